@@ -1,0 +1,26 @@
+"""GET /v1/customers/{id} — retrieve a customer (a deleted one answers `deleted: true`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from customers_core.api import create_app, handle, json_response, principal
+from customers_core.dal.table import get_table
+from customers_core.logic.customers import retrieve_customer
+from customers_core.observability import logger
+
+app = create_app()
+
+
+@app.get("/v1/customers/<customer_id>")
+def retrieve(customer_id: str) -> Response:
+    who = principal(app, "customers:read")
+    return json_response(retrieve_customer(get_table(), who, customer_id))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,1 @@
+"""customers_core — the shared layer: models, logic, DAL, errors, settings, observability."""

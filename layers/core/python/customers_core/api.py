@@ -1,0 +1,91 @@
+"""The HTTP edge shared by every API function: the resolver, the one mapping from domain errors to
+the contract's error body, Request-Id, and per-request log keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from pydantic import BaseModel, ValidationError
+
+from customers_core import ids
+from customers_core.auth import Principal, principal_from_context
+from customers_core.errors import ApiError, InternalError, ResourceMissing
+from customers_core.http import decode_body, validation_error
+from customers_core.observability import logger
+
+JSON = "application/json"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":")),
+                    headers=headers or {})
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.body(), error.status, error.headers)
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        if exc.status >= 500:
+            logger.exception("request failed")
+        else:
+            logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
+        return error_response(exc)
+
+    @app.exception_handler(ValidationError)
+    def _validation_error(exc: ValidationError) -> Response:
+        return _api_error(validation_error(exc))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(InternalError("An unexpected error occurred. Quote the Request-Id when asking for help."))
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        path = app.current_event.path
+        return error_response(ResourceMissing(f"Unrecognized request URL ({path}).", code="route_not_found"))
+
+    return app
+
+
+def principal(app: APIGatewayHttpResolver, scope: str) -> Principal:
+    """The caller, checked for `scope`; raises the contract's 401 or 403."""
+    authorizer = app.current_event.request_context.authorizer
+    who = principal_from_context(authorizer.get_lambda if authorizer else None)
+    who.require(scope)
+    logger.append_keys(account=who.account_id, livemode=who.livemode)
+    return who
+
+
+def body_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
+    """The request body decoded (JSON or form) and validated by `model`; 4xx on any fault."""
+    data = decode_body(app.current_event.raw_event)
+    if not isinstance(data, dict):
+        raise ApiError("The body must be a JSON object.", code="parameter_invalid")
+    return model.model_validate(data)
+
+
+def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:
+    """Recorded on written items so the stream's events can name the request that caused them."""
+    return {"request_id": app.context.get("request_id"),
+            "idempotency_key": app.current_event.headers.get("idempotency-key")}
+
+
+def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one API Gateway event: a fresh Request-Id on the response and on every log line."""
+    request_id = ids.new_id(ids.REQUEST)
+    logger.append_keys(request_id=request_id, account=None, livemode=None)
+    app.append_context(request_id=request_id)
+    result = app.resolve(event, context)
+    result.setdefault("headers", {})["Request-Id"] = request_id
+    idem = (event.get("headers") or {}).get("idempotency-key")
+    if idem:
+        result["headers"]["Idempotency-Key"] = idem
+    return result

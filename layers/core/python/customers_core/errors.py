@@ -1,0 +1,66 @@
+"""Domain errors. Each knows its HTTP status and the contract's error body (api.md §3);
+exactly one place (customers_core.api) turns them into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status = 400
+    type = "invalid_request_error"
+    code = "parameter_invalid"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        return {"error": error}
+
+
+class InvalidRequest(ApiError):
+    """400: a parameter is missing, unknown or invalid, or the body cannot be read."""
+
+
+class AuthenticationFailed(ApiError):
+    status = 401
+    code = "api_key_invalid"
+
+
+class PermissionDenied(ApiError):
+    status = 403
+    code = "permission_denied"
+
+
+class ResourceMissing(ApiError):
+    status = 404
+    code = "resource_missing"
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "body_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "content_type_unsupported"
+
+
+class InternalError(ApiError):
+    status = 500
+    type = "api_error"
+    code = "internal_error"

@@ -1,0 +1,105 @@
+"""Request bodies and query strings: JSON, and Stripe's form encoding with bracket notation.
+Both decode to the same structure, so one model validates either."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+
+from customers_core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES = 1024 * 1024
+# Map-valued parameters: their keys are the caller's, so "0", "1" there are not list indexes.
+MAP_FIELDS = frozenset({"metadata", "custom_fields"})
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+
+def decode_body(event: dict[str, Any]) -> Any:
+    """The request's body as JSON-like data ({} when empty). Raises the contract's 4xx otherwise."""
+    raw = event.get("body") or ""
+    data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("The request body is larger than 1 MiB.")
+    if not data.strip():
+        return {}
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"The body is not valid JSON: {exc}", code="body_invalid_json") from exc
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest("The form body is not valid UTF-8.", code="body_invalid_json") from exc
+        return decode_form(parse_qsl(text, keep_blank_values=True))
+    raise UnsupportedMediaType(
+        f"Content-Type '{content_type or 'none'}' is not supported; "
+        "send application/json or application/x-www-form-urlencoded."
+    )
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """`metadata[plan]=pro&tags[0]=vip&tags[]=new` → {"metadata": {"plan": "pro"}, "tags": ["vip", "new"]}."""
+    root: dict[str, Any] = {}
+    for name, value in pairs:
+        head = name.split("[", 1)[0]
+        path = [head, *_BRACKETS.findall(name[len(head):])]
+        if not head or "".join(f"[{p}]" for p in path[1:]) != name[len(head):]:
+            raise InvalidRequest(f"Malformed parameter name '{name}'.", param=name)
+        node = root
+        for i, part in enumerate(path[:-1]):
+            nxt = path[i + 1]
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise InvalidRequest(f"Parameter '{name}' conflicts with another.", param=name)
+            if nxt == "":  # `tags[]=a`: append
+                path[i + 1] = str(len(child))
+            node = child
+        node[path[-1]] = value
+    return _lists(root, parent=None)
+
+
+def _lists(node: Any, parent: str | None) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _lists(v, k) for k, v in node.items()}
+    if parent not in MAP_FIELDS and converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+def error_param(loc: tuple[str | int, ...]) -> str:
+    """pydantic's error location as the contract names parameters: address[city], [3].email."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not out or out.endswith("]") and out.startswith("["):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{part}]"
+    return out
+
+
+def validation_error(exc: ValidationError) -> InvalidRequest:
+    """The first pydantic error as the contract's 400."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    param = error_param(loc)
+    if err["type"] == "extra_forbidden":
+        return InvalidRequest(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
+    if err["type"] == "missing":
+        return InvalidRequest(f"Missing required param: {param}.", param=param, code="parameter_missing")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    code = "metadata_invalid" if loc and loc[0] == "metadata" else "parameter_invalid"
+    return InvalidRequest(f"Invalid {param}: {message}", param=param, code=code)

@@ -1,0 +1,47 @@
+"""Resource ids: a type prefix plus a ULID (time-sortable). A canonical UUID of the same 128 bits is
+accepted on input; output always uses the prefixed form."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from ulid import ULID
+
+CUSTOMER = "cus"
+EVENT = "evt"
+ACCOUNT = "acct"
+API_KEY = "key"
+REQUEST = "req"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{ULID()}"
+
+
+def parse_id(prefix: str, raw: str) -> str | None:
+    """The canonical prefixed id for `raw` (prefixed ULID or UUID), or None if it is neither."""
+    try:
+        if raw.startswith(f"{prefix}_"):
+            return f"{prefix}_{ULID.from_str(raw[len(prefix) + 1:])}"
+        if len(raw) == 36:
+            return f"{prefix}_{ULID.from_uuid(uuid.UUID(raw))}"
+    except ValueError:
+        return None
+    return None
+
+
+def ulid_bound(timestamp_s: float, *, upper: bool) -> str:
+    """The smallest (or largest) ULID string of a given second, for created-range key conditions."""
+    ms = int(timestamp_s * 1000)
+    if upper:
+        ms += 999
+    fill = b"\xff" * 10 if upper else b"\x00" * 10
+    return str(ULID.from_bytes(ms.to_bytes(6, "big") + fill))
+
+
+def derived_id(prefix: str, timestamp_ms: int, seed: str) -> str:
+    """A stable id for something derived from another record (same seed → same id), still
+    time-sortable: the stream's event ids, so a re-delivered record cannot make a second event."""
+    digest = hashlib.sha256(seed.encode()).digest()[:10]
+    return f"{prefix}_{ULID.from_bytes(timestamp_ms.to_bytes(6, 'big') + digest)}"

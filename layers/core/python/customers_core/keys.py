@@ -1,0 +1,72 @@
+"""Every DynamoDB key shape of the single table is built here and nowhere else
+(docs/data-model.md lists the access patterns they serve)."""
+
+from __future__ import annotations
+
+Key = dict[str, str]
+
+CUSTOMER_SK = "CUS"
+
+
+def tenant(account_id: str, livemode: bool) -> str:
+    """The partition prefix of one account's data in one mode: test and live never share a key."""
+    return f"ACCT#{account_id}#{'L' if livemode else 'T'}"
+
+
+# --- accounts and API keys -----------------------------------------------------------------------
+def account(account_id: str) -> Key:
+    return {"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"}
+
+
+def api_key_lookup(secret_hash: str) -> Key:
+    """The authorizer's item: key hash → account, mode, scopes."""
+    return {"pk": f"APIKEY#{secret_hash}", "sk": "APIKEY"}
+
+
+def api_key_record(key_id: str) -> Key:
+    """The management item: key id → hash (for revoke) and its place in the account's key list."""
+    return {"pk": f"KEYID#{key_id}", "sk": "KEYID"}
+
+
+def account_keys_index(account_id: str, key_id: str) -> Key:
+    return {"gsi1pk": f"ACCOUNT#{account_id}#KEYS", "gsi1sk": key_id}
+
+
+def account_keys_partition(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}#KEYS"
+
+
+# --- customers ------------------------------------------------------------------------------------
+def customer(tenant_prefix: str, customer_id: str) -> Key:
+    return {"pk": f"{tenant_prefix}#CUS#{customer_id}", "sk": CUSTOMER_SK}
+
+
+def customers_partition(tenant_prefix: str) -> str:
+    """GSI1 partition listing an account+mode's live customers, sorted by id (= creation time)."""
+    return f"{tenant_prefix}#CUSTOMERS"
+
+
+def customer_list_index(tenant_prefix: str, customer_id: str) -> Key:
+    return {"gsi1pk": customers_partition(tenant_prefix), "gsi1sk": customer_id}
+
+
+def email_marker(tenant_prefix: str, email: str) -> Key:
+    """Uniqueness marker: one per lower-cased email per account+mode."""
+    return {"pk": f"{tenant_prefix}#EMAIL#{email.lower()}", "sk": "UNIQUE"}
+
+
+def customer_counter(tenant_prefix: str) -> Key:
+    return {"pk": f"{tenant_prefix}#COUNT", "sk": "CUSTOMERS"}
+
+
+# --- events ---------------------------------------------------------------------------------------
+def event(tenant_prefix: str, event_id: str) -> Key:
+    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "EVT"}
+
+
+def events_partition(tenant_prefix: str) -> str:
+    return f"{tenant_prefix}#EVENTS"
+
+
+def event_list_index(tenant_prefix: str, event_id: str) -> Key:
+    return {"gsi1pk": events_partition(tenant_prefix), "gsi1sk": event_id}

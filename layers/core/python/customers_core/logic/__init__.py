@@ -1,0 +1,1 @@
+"""Business logic: what each operation means, independent of HTTP and of DynamoDB's API."""

@@ -1,0 +1,73 @@
+"""Events derived from the table's change stream (api.md §9): one per customer create, update or
+delete. The request path never writes them; the fan-out does, from the stream's old and new images."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from customers_core import ids, keys
+from customers_core.dal import events as dal
+from customers_core.dal.table import Table, deserialize
+from customers_core.models.customer import customer_object
+from customers_core.settings import API_VERSION
+
+# Fields whose change alone is bookkeeping, not a change a subscriber cares about.
+_IGNORED = frozenset({"updated"})
+
+
+def event_for_record(record: dict[str, Any], retention_days: int) -> dict[str, Any] | None:
+    """The event item a stream record stands for, or None when it is not a customer change."""
+    change = record.get("dynamodb") or {}
+    new = deserialize(change["NewImage"]) if change.get("NewImage") else None
+    old = deserialize(change["OldImage"]) if change.get("OldImage") else None
+    current = new or old
+    if current is None or current.get("entity") != "customer":
+        return None
+    name = record.get("eventName")
+    previous: dict[str, Any] | None = None
+    if name == "INSERT" and new is not None:
+        event_type, obj = "customer.created", customer_object(new)
+    elif name == "MODIFY" and new is not None and old is not None:
+        if new.get("deleted") and not old.get("deleted"):
+            event_type, obj = "customer.deleted", customer_object(old)
+        elif new.get("deleted"):
+            return None
+        else:
+            obj, before = customer_object(new), customer_object(old)
+            previous = {k: before[k] for k in obj if k not in _IGNORED and before.get(k) != obj[k]}
+            if not previous:
+                return None
+            event_type = "customer.updated"
+    else:
+        return None  # REMOVE (TTL or clean-up of a tombstone) is not a customer change
+    created_ms = int(float(change.get("ApproximateCreationDateTime", current.get("updated", 0))) * 1000)
+    event_id = ids.derived_id(ids.EVENT, created_ms, str(record.get("eventID", "")))
+    tenant = keys.tenant(current["account_id"], bool(current.get("livemode")))
+    body: dict[str, Any] = {
+        "id": event_id, "object": "event", "type": event_type, "livemode": bool(current.get("livemode")),
+        "created": created_ms // 1000, "api_version": API_VERSION,
+        "data": {"object": obj, **({"previous_attributes": previous} if previous is not None else {})},
+        "request": {"id": (new or {}).get("request_id"), "idempotency_key": (new or {}).get("idempotency_key")},
+        "pending_webhooks": 0,
+    }
+    return {
+        **keys.event(tenant, event_id), **keys.event_list_index(tenant, event_id),
+        "entity": "event", "id": event_id, "type": event_type, "account_id": current["account_id"],
+        "livemode": body["livemode"], "created": body["created"],
+        "expires_at": body["created"] + retention_days * 86400,
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def record_event(table: Table, record: dict[str, Any], retention_days: int) -> str | None:
+    """Write the record's event once (re-delivery finds it already there). Returns its id, if any."""
+    item = event_for_record(record, retention_days)
+    if item is None:
+        return None
+    dal.put_event_once(table, item)
+    return str(item["id"])
+
+
+def event_object(item: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(item["body"]))

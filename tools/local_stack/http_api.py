@@ -1,0 +1,160 @@
+"""The HTTP API: each request becomes the API Gateway HTTP API payload-2.0 event AWS would send; the
+authorizer runs first, as API Gateway runs it, and its context reaches the route's handler."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local_stack.runtime import FunctionPool
+from local_stack.template import Route
+
+_TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", "application/xml")
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit; the service enforces its 1 MiB itself
+
+
+def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route | None,
+                path_params: dict[str, str]) -> dict[str, Any]:
+    split = urlsplit(raw_path)
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(split.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    content_type = lowered.get("content-type", "")
+    is_text = content_type.startswith(_TEXT_TYPES) or not body
+    now = datetime.now(UTC)
+    route_key = f"{method} {route.path}" if route else "$default"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": split.path,
+        "rawQueryString": split.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "local", "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": split.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": not is_text,
+        "body": body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode(),
+    }
+    if "cookie" in lowered:
+        event["cookies"] = [c.strip() for c in lowered["cookie"].split(";")]
+    if query:
+        event["queryStringParameters"] = query
+    if path_params:
+        event["pathParameters"] = path_params
+    return event
+
+
+def authorizer_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The REQUEST authorizer's payload-2.0 event for a route event (no identity source configured)."""
+    return {
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": f"arn:aws:execute-api:us-east-1:000000000000:local/$default/{event['routeKey'].replace(' ', '')}",
+        "identitySource": [], "routeKey": event["routeKey"], "rawPath": event["rawPath"],
+        "rawQueryString": event["rawQueryString"], "headers": event["headers"],
+        "queryStringParameters": event.get("queryStringParameters", {}),
+        "requestContext": event["requestContext"], "pathParameters": event.get("pathParameters", {}),
+        "stageVariables": {},
+    }
+
+
+class HttpApi:
+    def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], authorizer: FunctionPool,
+                 extra: dict[str, tuple[str, bytes]] | None = None) -> None:
+        self.routes = routes
+        self.pools = pools
+        self.authorizer = authorizer
+        self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json)
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            if route.method == method or route.method == "ANY":
+                found = route.pattern.match(path)
+                if found:
+                    return route, found.groupdict()
+        return None, {}
+
+    def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(raw_path).path
+        if method == "GET" and path in self.extra:
+            content_type, document = self.extra[path]
+            return 200, {"content-type": content_type}, document
+        route, params = self.match(method, path)
+        if route is None:  # what API Gateway answers for a request no route matches
+            return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+        event = build_event(method, raw_path, headers, body, route, params)
+        verdict = self.authorizer.invoke(authorizer_event(event))
+        if not isinstance(verdict, dict) or not verdict.get("isAuthorized"):
+            return 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
+        event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
+        try:
+            result = self.pools[route.function].invoke(event)
+        except Exception:  # a function error: API Gateway's own answer
+            return 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+        return to_http(result)
+
+
+def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """The HTTP response API Gateway makes of a payload-2.0 handler result."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, {"content-type": "application/json"}, json.dumps(result).encode()
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name.lower()] = ",".join(map(str, values))
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    return int(result["statusCode"]), headers, data
+
+
+def serve(api: HttpApi, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            started = time.perf_counter()
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_PAYLOAD:
+                self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+                return
+            body = self.rfile.read(length) if length else b""
+            status, headers, data = api.dispatch(self.command, self.path, dict(self.headers.items()), body)
+            self._send(status, headers, data)
+            self.log_message('"%s %s" %d %.1fms', self.command, urlsplit(self.path).path, status,
+                             (time.perf_counter() - started) * 1000)
+
+        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # one line per request, written by _handle with its duration
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — stdlib's signature
+            if getattr(self.server, "quiet", False):
+                return
+            super().log_message(format, *args)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,78 @@
+"""Invoking a function's handler in-process the way Lambda would: each 'execution environment' is a
+fresh import of the function's module, used by one invocation at a time; a pool grows on demand,
+like Lambda scaling out, so concurrent requests run concurrently."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from local_stack.template import Function
+
+_counter = itertools.count()
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: int
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    log_group_name: str = "/local"
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionPool:
+    def __init__(self, function: Function, max_environments: int = 16) -> None:
+        self.function = function
+        self._idle: queue.LifoQueue[ModuleType] = queue.LifoQueue()
+        self._created = 0
+        self._max = max_environments
+        self._lock = threading.Lock()
+
+    def _load(self) -> ModuleType:
+        module_name, _, _ = self.function.handler.rpartition(".")
+        path = self.function.code_dir / f"{module_name.replace('.', '/')}.py"
+        spec = importlib.util.spec_from_file_location(f"_fn_{self.function.logical_id}_{next(_counter)}", path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def _acquire(self) -> ModuleType:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = self._created < self._max
+            if grow:
+                self._created += 1
+        return self._load() if grow else self._idle.get()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        module = self._acquire()
+        try:
+            handler = getattr(module, self.function.handler.rpartition(".")[2])
+            context = LambdaContext(self.function.logical_id, self.function.timeout, str(uuid.uuid4()))
+            return handler(event, context)
+        finally:
+            self._idle.put(module)
