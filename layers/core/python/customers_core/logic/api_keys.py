@@ -16,6 +16,7 @@ from customers_core.dal.table import Table
 
 _ALPHABET = string.ascii_letters + string.digits
 _PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+SCOPES_CHOICES = SCOPES
 SECRET_LENGTH = 40  # ~238 bits of entropy: a plain SHA-256 is then a safe stored form
 
 

@@ -1,0 +1,42 @@
+"""Ids (prefix + ULID, UUID accepted) and the key module's tenant separation."""
+
+from __future__ import annotations
+
+import uuid
+
+from ulid import ULID
+
+from customers_core import ids, keys
+
+
+def test_new_ids_are_prefixed_ulids_and_sort_by_time():
+    first, second = ids.new_id("cus"), ids.new_id("cus")
+    assert first.startswith("cus_") and len(first) == 30
+    assert ULID.from_str(first[4:]).timestamp <= ULID.from_str(second[4:]).timestamp
+
+
+def test_uuid_form_parses_to_the_same_prefixed_id():
+    cid = ids.new_id("cus")
+    as_uuid = str(ULID.from_str(cid[4:]).to_uuid())
+    assert ids.parse_id("cus", as_uuid) == cid
+
+
+def test_garbage_and_other_prefixes_do_not_parse():
+    assert ids.parse_id("cus", "cus_nope") is None
+    assert ids.parse_id("cus", "evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY") is None
+    assert ids.parse_id("cus", str(uuid.uuid4())) is not None
+    assert ids.parse_id("cus", "x" * 36) is None
+
+
+def test_derived_ids_are_stable_per_seed():
+    assert ids.derived_id("evt", 1_700_000_000_000, "a") == ids.derived_id("evt", 1_700_000_000_000, "a")
+    assert ids.derived_id("evt", 1_700_000_000_000, "a") != ids.derived_id("evt", 1_700_000_000_000, "b")
+
+
+def test_test_and_live_modes_never_share_a_partition():
+    assert keys.customer(keys.tenant("acct_1", False), "cus_1") != keys.customer(keys.tenant("acct_1", True), "cus_1")
+
+
+def test_email_markers_are_case_insensitive():
+    t = keys.tenant("acct_1", False)
+    assert keys.email_marker(t, "Ada@Example.COM") == keys.email_marker(t, "ada@example.com")
