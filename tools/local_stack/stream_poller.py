@@ -20,12 +20,45 @@ from local_stack.template import filter_patterns
 log = logging.getLogger("local_stack.stream")
 
 
+def get_records_raw(streams: Any, **kwargs: Any) -> dict[str, Any]:
+    """GetRecords as DynamoDB sent it. botocore's parsed form loses empty maps and lists inside
+    images ({"M": {}} arrives as {}), so the records are taken from the wire JSON instead."""
+    captured: dict[str, Any] = {}
+
+    def keep(http_response: Any, **_: Any) -> None:
+        captured["body"] = http_response.content
+
+    streams.meta.events.register_first("after-call.dynamodbstreams.GetRecords", keep, unique_id="raw")
+    try:
+        parsed = streams.get_records(**kwargs)
+    finally:
+        streams.meta.events.unregister("after-call.dynamodbstreams.GetRecords", unique_id="raw")
+    raw = json.loads(captured["body"]) if captured.get("body") else {}
+    return {"Records": raw.get("Records", []), "NextShardIterator": parsed.get("NextShardIterator")}
+
+
+def _fix_empty(value: Any) -> Any:
+    """DynamoDB Local's stream writes an empty map attribute as {} where AWS writes {"M": {}}."""
+    if value == {}:
+        return {"M": {}}
+    if isinstance(value, dict) and "M" in value:
+        return {"M": {k: _fix_empty(v) for k, v in value["M"].items()}}
+    if isinstance(value, dict) and "L" in value:
+        return {"L": [_fix_empty(v) for v in value["L"]]}
+    return value
+
+
 def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A DynamoDB Streams API record in the shape Lambda delivers it."""
     change = dict(raw["dynamodb"])
+    for image in ("NewImage", "OldImage"):
+        if image in change:
+            change[image] = {k: _fix_empty(v) for k, v in change[image].items()}
     created = change.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         change["ApproximateCreationDateTime"] = int(created.timestamp())
+    elif isinstance(created, float):
+        change["ApproximateCreationDateTime"] = int(created)
     return {"eventID": raw["eventID"], "eventName": raw["eventName"], "eventVersion": raw.get("eventVersion", "1.1"),
             "eventSource": "aws:dynamodb", "awsRegion": raw.get("awsRegion", "us-east-1"),
             "dynamodb": change, "eventSourceARN": stream_arn}
@@ -76,7 +109,7 @@ class StreamPoller(threading.Thread):
             if shard_id in self.finished:
                 continue
             iterator = self.iterators.get(shard_id) or self._iterator(shard_id)
-            response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            response = get_records_raw(self.streams, ShardIterator=iterator, Limit=self.batch_size)
             records = [lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
             if records:
                 busy = True

@@ -1,0 +1,63 @@
+"""E2E tier: a whole local stack (the same one `make run` starts) in a subprocess, real HTTP to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from customers_core.dal.table import Table
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir: Path = tmp_path_factory.mktemp("stack")
+    log = (data_dir / "stack.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(data_dir),
+                             "--quiet"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "LOG_LEVEL": "WARNING"}, start_new_session=True)
+    stack_file = data_dir / "stack.json"
+    deadline = time.monotonic() + 90
+    while not stack_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("local stack did not start:\n" + (data_dir / "stack.log").read_text()[-3000:])
+        time.sleep(0.2)
+    info = json.loads(stack_file.read_text())
+    info["data_dir"] = str(data_dir)
+    yield info
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def stack_table(stack: dict[str, Any]) -> Table:
+    client = boto3.client("dynamodb", endpoint_url=stack["dynamodb_endpoint"], region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")
+    return Table(stack["table_name"], client)
+
+
+@pytest.fixture
+def admin(stack: dict[str, Any]):
+    """Runs the installed `customers-admin` console script against the stack; returns parsed JSON."""
+    script = Path(sys.executable).parent / "customers-admin"
+
+    def run(*args: str) -> dict[str, Any]:
+        out = subprocess.run([str(script), "--local", "--stack-file", str(Path(stack["data_dir"]) / "stack.json"),
+                              *args], capture_output=True, text=True, check=True, timeout=60)
+        return json.loads(out.stdout)
+
+    return run

@@ -1,0 +1,36 @@
+"""The official stripe-python SDK, pointed at the local stack, works unchanged."""
+
+from __future__ import annotations
+
+import stripe
+
+
+def test_stripe_python_creates_and_retrieves_a_customer(stack):
+    client = stripe.StripeClient(stack["secret_key"], base_addresses={"api": stack["api_url"]}, max_network_retries=0)
+    created = client.v1.customers.create(params={"email": "sdk@example.com", "name": "Sdk User",
+                                                 "metadata": {"plan": "pro"}})
+    assert created.id.startswith("cus_")
+    assert created.metadata["plan"] == "pro"
+    fetched = client.v1.customers.retrieve(created.id)
+    assert (fetched.id, fetched.email, fetched.name) == (created.id, "sdk@example.com", "Sdk User")
+
+
+def test_stripe_python_global_api_style_works_too(stack):
+    stripe.api_key = stack["secret_key"]
+    stripe.api_base = stack["api_url"]
+    try:
+        created = stripe.Customer.create(name="Global Style")
+        assert stripe.Customer.retrieve(created.id).name == "Global Style"
+    finally:
+        stripe.api_base = "https://api.stripe.com"
+        stripe.api_key = None
+
+
+def test_stripe_python_surfaces_the_contracts_errors(stack):
+    client = stripe.StripeClient(stack["secret_key"], base_addresses={"api": stack["api_url"]}, max_network_retries=0)
+    try:
+        client.v1.customers.retrieve("cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY")
+    except stripe.InvalidRequestError as exc:
+        assert exc.http_status == 404 and exc.code == "resource_missing"
+    else:
+        raise AssertionError("expected a 404")

@@ -1,0 +1,56 @@
+"""Integration tier: the real engine. A session-wide DynamoDB Local of our own, on a free port,
+with its data in a temporary folder; each test gets a fresh table made from template.yaml."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from customers_core.dal.table import Table
+from local_stack import processes, template
+
+_n = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir: Path = tmp_path_factory.mktemp("ddb")
+    port = processes.free_port()
+    proc = processes.start_dynamodb_local(port, data_dir, data_dir / "ddb.log")
+    endpoint = f"http://127.0.0.1:{port}"
+    client = _client("dynamodb", endpoint)
+    # Is it ours? Another process could have taken the port between our check and Java's bind; then
+    # our Java would have exited. Ours is alive, and a table we create appears in *our* data folder.
+    client.create_table(**template.table_definition("ownership-probe"))
+    assert proc.poll() is None, "DynamoDB Local exited: the port was taken by someone else"
+    assert (data_dir / "shared-local-instance.db").exists(), "the DynamoDB Local answering is not ours"
+    yield endpoint
+    processes.stop(proc)
+
+
+def _client(service: str, endpoint: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+@pytest.fixture
+def ddb_client(dynamodb_local: str):
+    return _client("dynamodb", dynamodb_local)
+
+
+@pytest.fixture
+def streams_client(dynamodb_local: str):
+    return _client("dynamodbstreams", dynamodb_local)
+
+
+@pytest.fixture
+def table(ddb_client, monkeypatch: pytest.MonkeyPatch, dynamodb_local: str) -> Table:
+    name = f"it-{os.getpid()}-{next(_n)}"
+    ddb_client.create_table(**template.table_definition(name))
+    monkeypatch.setenv("TABLE_NAME", name)
+    return Table(name, ddb_client)
