@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import authorize
 from customers_core.observability import logger

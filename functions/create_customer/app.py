@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from customers_core.api import body_model, create_app, handle, json_response, principal, request_info
 from customers_core.dal.table import get_table
 from customers_core.logic.customers import create_customer

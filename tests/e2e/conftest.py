@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-
 from customers_core.dal.table import Table
+
 from tests.conftest import ROOT
 
 

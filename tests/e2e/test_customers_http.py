@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import requests
-
 from customers_core.dal import events as events_dal
 from customers_core.keys import tenant
 from customers_core.logic.events import event_object

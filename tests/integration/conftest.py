@@ -10,7 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from customers_core.dal.table import Table
 from local_stack import processes, template
 

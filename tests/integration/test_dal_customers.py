@@ -22,7 +22,7 @@ def test_create_then_retrieve_round_trips(table):
 def test_concurrent_creates_with_one_email_make_exactly_one_customer(table):
     def attempt(i: int) -> str:
         try:
-            create_customer(table, WHO, CustomerCreate(email=f"Same@Example.com" if i % 2 else "same@example.com"),
+            create_customer(table, WHO, CustomerCreate(email="Same@Example.com" if i % 2 else "same@example.com"),
                             {"request_id": f"req_{i}"})
             return "created"
         except Conflict as exc:

@@ -9,12 +9,12 @@ from types import ModuleType
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from customers_core.dal.table import Table, get_table
 from customers_core.logic import api_keys
 from customers_core.settings import get_settings
 from local_stack import template
+from moto import mock_aws
+
 from tests.conftest import ROOT
 
 TABLE = "customers-unit"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from customers_core.http import validation_error
 from customers_core.models.customer import CustomerCreate
+from pydantic import ValidationError
 
 
 def _error(data: dict):

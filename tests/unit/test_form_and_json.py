@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from customers_core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from customers_core.http import decode_body, decode_form, error_param
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from customers_core import keys
 from customers_core.dal.table import Table
+
 from tests.unit.conftest import load_function
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from ulid import ULID
-
 from customers_core import ids, keys
+from ulid import ULID
 
 
 def test_new_ids_are_prefixed_ulids_and_sort_by_time():

@@ -6,10 +6,10 @@ import copy
 import json
 
 import pytest
-
 from customers_core import keys
 from customers_core.dal import events as events_dal
 from customers_core.logic.events import event_for_record, event_object
+
 from tests.conftest import load_event
 from tests.unit.conftest import load_function
 

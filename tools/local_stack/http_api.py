@@ -82,13 +82,14 @@ class HttpApi:
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
-            if route.method == method or route.method == "ANY":
+            if route.method in (method, "ANY"):
                 found = route.pattern.match(path)
                 if found:
                     return route, found.groupdict()
         return None, {}
 
-    def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def dispatch(self, method: str, raw_path: str, headers: dict[str, str],
+                 body: bytes) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(raw_path).path
         if method == "GET" and path in self.extra:
             content_type, document = self.extra[path]
@@ -150,7 +151,7 @@ def serve(api: HttpApi, host: str, port: int) -> ThreadingHTTPServer:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass  # one line per request, written by _handle with its duration
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — stdlib's signature
+        def log_message(self, format: str, *args: Any) -> None:
             if getattr(self.server, "quiet", False):
                 return
             super().log_message(format, *args)

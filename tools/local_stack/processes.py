@@ -3,6 +3,7 @@ machine's Java) and moto's server for SQS. Each binds 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -47,7 +48,8 @@ def start_dynamodb_local(port: int, data_dir: Path, log_path: Path) -> subproces
     """DynamoDB Local with its data under `data_dir` (kept across restarts), telemetry off."""
     java = shutil.which("java")
     if java is None:
-        raise RuntimeError("java is not on PATH; DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+        raise RuntimeError("java is not on PATH; DynamoDB Local needs Java 17+ "
+                           "(apt-get install openjdk-17-jre-headless)")
     jar = dynamodb_local_jar()
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx1g",
@@ -75,7 +77,5 @@ def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

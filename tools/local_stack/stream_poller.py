@@ -193,9 +193,10 @@ class StreamPoller(threading.Thread):
         if not self.failure_queue_url:
             return
         now = datetime.now(UTC).isoformat()
+        function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.pool.function.logical_id}"
         message = {
             "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts,
-                               "functionArn": f"arn:aws:lambda:us-east-1:000000000000:function:{self.pool.function.logical_id}"},
+                               "functionArn": function_arn},
             "version": "1.0", "timestamp": now,
             "DDBStreamBatchInfo": {
                 "shardId": shard_id, "streamArn": self.stream_arn, "batchSize": len(records),

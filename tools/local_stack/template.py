@@ -126,9 +126,7 @@ def global_environment(refs: dict[str, str]) -> dict[str, str]:
     variables = load().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     out = {}
     for name, value in variables.items():
-        if isinstance(value, dict) and "Ref" in value:
-            value = refs[value["Ref"]]
-        out[name] = str(value)
+        out[name] = str(refs[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value)
     return out
 
 

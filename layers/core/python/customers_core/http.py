@@ -84,7 +84,7 @@ def error_param(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not out or out.endswith("]") and out.startswith("["):
+        elif not out or (out.endswith("]") and out.startswith("[")):
             out += f".{part}" if out else str(part)
         else:
             out += f"[{part}]"

@@ -1,0 +1,65 @@
+"""The template validates, lints clean (with the serverless rules) and builds for arm64 offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from local_stack import template
+
+from tests.conftest import EVENTS, ROOT
+from tests.infrastructure.conftest import run_tool, tool
+
+
+def test_sam_validate_lint_is_clean():
+    result = run_tool([str(tool(".venv-sam", "sam")), "validate", "--lint", "--region", "us-east-1"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint_with_serverless_rules_is_clean():
+    result = run_tool([str(tool(".venv-sam", "cfn-lint")), "template.yaml", "-a", "cfn_lint_serverless.rules"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_build_succeeds_for_arm64_without_a_container(tmp_path: Path):
+    build_dir = tmp_path / "build"
+    result = run_tool([str(tool(".venv-sam", "sam")), "build", "--build-dir", str(build_dir)])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layer = build_dir / "CoreLayer" / "python"
+    assert (layer / "customers_core" / "api.py").exists()
+    assert list(layer.glob("pydantic_core/*aarch64*.so")), "the layer's compiled wheels are not arm64"
+    for name, fn in template.functions().items():
+        assert (build_dir / name / fn.handler.split(".")[0]).with_suffix(".py").exists()
+    built = yaml.load((build_dir / "template.yaml").read_text(), Loader=template._CfnLoader)
+    assert built["Globals"]["Function"]["Architectures"] == ["arm64"]
+
+
+def test_every_function_has_an_events_sample():
+    for fn in template.functions().values():
+        assert (EVENTS / f"{fn.code_dir.name}.json").exists(), f"events/{fn.code_dir.name}.json is missing"
+
+
+def test_every_function_uses_python_313_on_arm64_and_the_core_layer():
+    globals_ = template.load()["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13" and globals_["Architectures"] == ["arm64"]
+    assert globals_["Layers"] == [{"Ref": "CoreLayer"}]
+    assert (ROOT / "layers" / "core" / "python" / "customers_core").is_dir()
+
+
+def test_no_function_may_touch_the_table_with_a_wildcard_action():
+    for name, res in template.resources("AWS::Serverless::Function").items():
+        for policy in res["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any(a.endswith("*") for a in actions), f"{name} has a wildcard action"
+
+
+def test_samconfig_has_dev_staging_and_prod_with_valid_stages():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    allowed = template.load()["Parameters"]["Stage"]["AllowedValues"]
+    for stage in ("dev", "staging", "prod"):
+        deploy = config[stage]["deploy"]["parameters"]
+        assert deploy["stack_name"] == f"customers-api-{stage}"
+        assert f"Stage={stage}" in deploy["parameter_overrides"] and stage in allowed
