@@ -33,16 +33,11 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml | check-python
 	.venv-sam/bin/pip install --quiet -r requirements/sam.txt
 	touch $@
 
-.venv-checkov/.installed: requirements/checkov.txt | check-python
-	$(PYTHON313) -m venv .venv-checkov
-	.venv-checkov/bin/pip install --quiet -r requirements/checkov.txt
-	touch $@
-
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed .venv-sam/.installed .venv-checkov/.installed ## set up everything
+install: $(VENV)/.installed node_modules/.installed .venv-sam/.installed ## set up everything
 
 run: $(VENV)/.installed node_modules/.installed ## the local stack on 127.0.0.1:$(PORT) (Ctrl-C stops it)
 	$(PY) -m local_stack --port $(PORT)

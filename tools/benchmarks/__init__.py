@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures measured in one run, written to docs/benchmarks.md."""
