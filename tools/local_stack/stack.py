@@ -136,7 +136,9 @@ class LocalStack:
                      "sqs_endpoint": sqs_url, "table_name": TABLE_NAME, "account_id": account_id,
                      "secret_key": secret, "queues": queue_urls, "pid": os.getpid(),
                      "started_at": time.time()}
-        stack_file.write_text(json.dumps(self.info, indent=2))
+        tmp = stack_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.info, indent=2))
+        tmp.replace(stack_file)  # readers never see a half-written file
         return self.info
 
     def _documents(self) -> dict[str, tuple[str, bytes]]:
