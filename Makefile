@@ -57,8 +57,9 @@ test-e2e: $(VENV)/.installed node_modules/.installed ## real HTTP against a loca
 test-infra: install ## sam validate --lint, cfn-lint, sam build, events/ samples
 	PATH="$(abspath $(PY313_DIR)):$$PATH" $(PY) -m pytest tests/infrastructure
 
-lint: $(VENV)/.installed ## ruff
+lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check layers functions tools tests
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed node_modules/.installed ## benchmarks → docs/benchmarks.md
 	$(PY) -m benchmarks --out docs/benchmarks.md

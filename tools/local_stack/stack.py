@@ -28,7 +28,7 @@ REGION = "us-east-1"
 
 
 def aws_client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,  # type: ignore[call-overload]
                         aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106 — not a secret
 
 

@@ -41,7 +41,7 @@ def event_for_record(record: dict[str, Any], retention_days: int) -> dict[str, A
             event_type = "customer.updated"
     else:
         return None  # REMOVE (TTL or clean-up of a tombstone) is not a customer change
-    created_ms = int(float(change.get("ApproximateCreationDateTime", current.get("updated", 0))) * 1000)
+    created_ms = int(float(change.get("ApproximateCreationDateTime") or current.get("updated") or 0) * 1000)
     event_id = ids.derived_id(ids.EVENT, created_ms, str(record.get("eventID", "")))
     tenant = keys.tenant(current["account_id"], bool(current.get("livemode")))
     body: dict[str, Any] = {
