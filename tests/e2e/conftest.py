@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from customers_core.dal.table import Table
+from local_stack.stack import aws_client
 
 from tests.conftest import ROOT
 
@@ -45,9 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def stack_table(stack: dict[str, Any]) -> Table:
-    client = boto3.client("dynamodb", endpoint_url=stack["dynamodb_endpoint"], region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local")
-    return Table(stack["table_name"], client)
+    return Table(stack["table_name"], aws_client("dynamodb", stack["dynamodb_endpoint"]))
 
 
 @pytest.fixture

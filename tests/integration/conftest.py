@@ -8,10 +8,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from customers_core.dal.table import Table
 from local_stack import processes, template
+from local_stack.stack import aws_client
 
 _n = itertools.count()
 
@@ -32,9 +32,7 @@ def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     processes.stop(proc)
 
 
-def _client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local")
+_client = aws_client
 
 
 @pytest.fixture

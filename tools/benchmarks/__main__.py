@@ -22,9 +22,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import requests
 from local_stack import template
+from local_stack.stack import aws_client
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "core" / "python"
@@ -68,8 +68,7 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
                 session.get(f"{url}/{customer_id}", timeout=30).raise_for_status()
                 retrieve_ms.append((time.perf_counter() - t0) * 1000)
             # The engine's own floor: one GetItem straight to DynamoDB Local, no API in between.
-            ddb = boto3.client("dynamodb", endpoint_url=info["dynamodb_endpoint"], region_name="us-east-1",
-                               aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+            ddb = aws_client("dynamodb", info["dynamodb_endpoint"])
             getitem_ms = []
             for _ in range(requests_per_op):
                 t0 = time.perf_counter()
@@ -93,7 +92,6 @@ print(time.perf_counter() - t0)
 _FLOOR_SNIPPET = """
 import time
 t0 = time.perf_counter()
-import boto3
 boto3.client("dynamodb")
 print(time.perf_counter() - t0)
 """

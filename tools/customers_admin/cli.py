@@ -28,9 +28,9 @@ def _table(args: argparse.Namespace) -> Table:
         if not stack_file.exists():
             raise api_keys.AdminError(f"{stack_file} not found: start the local stack with `make run` first")
         stack = json.loads(stack_file.read_text())
-        client = boto3.client("dynamodb", endpoint_url=stack["dynamodb_endpoint"], region_name="us-east-1",
-                              aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
-        return Table(stack["table_name"], client)
+        from local_stack.stack import aws_client  # noqa: PLC0415 — only for --local
+
+        return Table(stack["table_name"], aws_client("dynamodb", stack["dynamodb_endpoint"]))
     session = boto3.session.Session(region_name=args.region)
     name = args.table
     if args.stack:
