@@ -92,6 +92,7 @@ print(time.perf_counter() - t0)
 _FLOOR_SNIPPET = """
 import time
 t0 = time.perf_counter()
+import boto3
 boto3.client("dynamodb")
 print(time.perf_counter() - t0)
 """
