@@ -31,15 +31,6 @@ def parse_id(prefix: str, raw: str) -> str | None:
     return None
 
 
-def ulid_bound(timestamp_s: float, *, upper: bool) -> str:
-    """The smallest (or largest) ULID string of a given second, for created-range key conditions."""
-    ms = int(timestamp_s * 1000)
-    if upper:
-        ms += 999
-    fill = b"\xff" * 10 if upper else b"\x00" * 10
-    return str(ULID.from_bytes(ms.to_bytes(6, "big") + fill))
-
-
 def derived_id(prefix: str, timestamp_ms: int, seed: str) -> str:
     """A stable id for something derived from another record (same seed → same id), still
     time-sortable: the stream's event ids, so a re-delivered record cannot make a second event."""

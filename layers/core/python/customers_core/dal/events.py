@@ -16,9 +16,5 @@ def put_event_once(table: Table, item: Item) -> bool:
     return True
 
 
-def get_event(table: Table, tenant: str, event_id: str) -> Item | None:
-    return table.get(keys.event(tenant, event_id))
-
-
 def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:
     return table.query_index("gsi1", "gsi1pk", keys.events_partition(tenant), forward=False, limit=limit)
