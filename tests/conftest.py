@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+from customers_core.dal.table import get_table
+from customers_core.settings import get_settings
+from local_stack import template
+from local_stack.runtime import LambdaContext, load_environment
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -39,3 +46,30 @@ def api_event(method: str, path: str, *, body: str | None = None, content_type: 
 @pytest.fixture
 def make_api_event():
     return api_event
+
+
+def load_function(code_dir: str) -> ModuleType:
+    """functions/<code_dir>/app.py freshly imported, as a new Lambda execution environment would."""
+    function = next(f for f in template.functions().values() if f.code_dir.name == code_dir)
+    return load_environment(function)
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext("test")
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process, with no real endpoint or profile able to leak in; settings re-read."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    get_settings.cache_clear()
+    get_table.cache_clear()
+    with mock_aws():
+        yield
+    get_settings.cache_clear()
+    get_table.cache_clear()

@@ -3,9 +3,6 @@ as exactly one event, also when the same stream batch is processed twice."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from customers_core.auth import Principal
 from customers_core.dal import events as events_dal
 from customers_core.dal.table import get_table
@@ -13,17 +10,12 @@ from customers_core.logic.customers import create_customer
 from customers_core.logic.events import event_object
 from customers_core.models.customer import CustomerCreate
 from customers_core.settings import get_settings
+from local_stack.runtime import LambdaContext
 from local_stack.stream_poller import get_records_raw, lambda_record
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import load_function
+
 WHO = Principal("acct_01JINTEGRATION00000000000B", False, frozenset(), "key_x")
-
-
-class _Context:
-    function_name = "fanout"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:fanout"
-    aws_request_id = "it"
 
 
 def _stream_batch(streams, ddb_client, table_name: str) -> list[dict]:
@@ -36,19 +28,12 @@ def _stream_batch(streams, ddb_client, table_name: str) -> list[dict]:
     return records
 
 
-def _fanout():
-    spec = importlib.util.spec_from_file_location("_it_fanout", ROOT / "functions/stream_fanout/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_stream_record_of_a_create_becomes_one_event_even_when_reprocessed(table, streams_client, ddb_client,
                                                                           monkeypatch):
     get_settings.cache_clear()
     get_table.cache_clear()
     monkeypatch.setattr("customers_core.dal.table.get_table", lambda: table)
-    fanout = _fanout()
+    fanout = load_function("stream_fanout")
     monkeypatch.setattr(fanout, "get_table", lambda: table)
     created = create_customer(table, WHO, CustomerCreate(email="s@example.com", name="S"), {"request_id": "req_it"})
 
@@ -56,7 +41,7 @@ def test_stream_record_of_a_create_becomes_one_event_even_when_reprocessed(table
     # The batch holds the customer, its email marker and the counter: only the customer makes an event.
     assert len(batch) == 3
     for _ in range(2):
-        assert fanout.lambda_handler({"Records": batch}, _Context()) == {"batchItemFailures": []}
+        assert fanout.lambda_handler({"Records": batch}, LambdaContext("fanout")) == {"batchItemFailures": []}
 
     events = [event_object(i) for i in events_dal.list_events(table, WHO.tenant)]
     assert len(events) == 1

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from customers_core.logic import api_keys
 
-from tests.conftest import load_event
-from tests.unit.conftest import load_function
+from tests.conftest import load_event, load_function
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from customers_core import keys
 from customers_core.dal.table import Table
 
-from tests.unit.conftest import load_function
+from tests.conftest import load_function
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from customers_core import keys
 from customers_core.dal import events as events_dal
 from customers_core.logic.events import event_for_record, event_object
 
-from tests.conftest import load_event
-from tests.unit.conftest import load_function
+from tests.conftest import load_event, load_function
 
 TENANT = keys.tenant("acct_01JSAMPLE0000000000000000A", False)
 

@@ -54,10 +54,8 @@ def start_dynamodb_local(port: int, data_dir: Path, log_path: Path) -> subproces
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx1g",
            "-jar", str(jar), "-port", str(port), "-dbPath", str(data_dir), "-sharedDb", "-disableTelemetry"]
-    env = {**os.environ, "DDB_LOCAL_TELEMETRY": "0"}
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(cmd, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, proc, 60, "DynamoDB Local")
     return proc
 

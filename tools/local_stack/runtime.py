@@ -24,8 +24,8 @@ class LambdaContext:
     """The attributes of the Lambda context object that handlers and Powertools read."""
 
     function_name: str
-    timeout_s: int
-    aws_request_id: str
+    timeout_s: int = 10
+    aws_request_id: str = "local"
     memory_limit_in_mb: int = 512
     function_version: str = "$LATEST"
     log_group_name: str = "/local"
@@ -39,6 +39,22 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def load_environment(function: Function) -> ModuleType:
+    """A fresh import of the function's handler module: what one new execution environment runs."""
+    module_name, _, _ = function.handler.rpartition(".")
+    path = function.code_dir / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"_fn_{function.logical_id}_{next(_counter)}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def handler_of(function: Function, module: ModuleType) -> Any:
+    return getattr(module, function.handler.rpartition(".")[2])
+
+
 class FunctionPool:
     def __init__(self, function: Function, max_environments: int = 16) -> None:
         self.function = function
@@ -46,16 +62,6 @@ class FunctionPool:
         self._created = 0
         self._max = max_environments
         self._lock = threading.Lock()
-
-    def _load(self) -> ModuleType:
-        module_name, _, _ = self.function.handler.rpartition(".")
-        path = self.function.code_dir / f"{module_name.replace('.', '/')}.py"
-        spec = importlib.util.spec_from_file_location(f"_fn_{self.function.logical_id}_{next(_counter)}", path)
-        if spec is None or spec.loader is None:
-            raise RuntimeError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
 
     def _acquire(self) -> ModuleType:
         try:
@@ -66,12 +72,12 @@ class FunctionPool:
             grow = self._created < self._max
             if grow:
                 self._created += 1
-        return self._load() if grow else self._idle.get()
+        return load_environment(self.function) if grow else self._idle.get()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         module = self._acquire()
         try:
-            handler = getattr(module, self.function.handler.rpartition(".")[2])
+            handler = handler_of(self.function, module)
             context = LambdaContext(self.function.logical_id, self.function.timeout, str(uuid.uuid4()))
             return handler(event, context)
         finally:

@@ -54,11 +54,8 @@ def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     for image in ("NewImage", "OldImage"):
         if image in change:
             change[image] = {k: _fix_empty(v) for k, v in change[image].items()}
-    created = change.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        change["ApproximateCreationDateTime"] = int(created.timestamp())
-    elif isinstance(created, float):
-        change["ApproximateCreationDateTime"] = int(created)
+    if isinstance(change.get("ApproximateCreationDateTime"), float):  # the wire has fractions; Lambda whole seconds
+        change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"])
     return {"eventID": raw["eventID"], "eventName": raw["eventName"], "eventVersion": raw.get("eventVersion", "1.1"),
             "eventSource": "aws:dynamodb", "awsRegion": raw.get("awsRegion", "us-east-1"),
             "dynamodb": change, "eventSourceARN": stream_arn}

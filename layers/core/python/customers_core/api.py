@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from customers_core import ids
 from customers_core.auth import Principal, principal_from_context
-from customers_core.errors import ApiError, InternalError, ResourceMissing
+from customers_core.errors import ApiError, InternalError, InvalidRequest, ResourceMissing
 from customers_core.http import decode_body, validation_error
 from customers_core.observability import logger
 
@@ -68,7 +68,7 @@ def body_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
     """The request body decoded (JSON or form) and validated by `model`; 4xx on any fault."""
     data = decode_body(app.current_event.raw_event)
     if not isinstance(data, dict):
-        raise ApiError("The body must be a JSON object.", code="parameter_invalid")
+        raise InvalidRequest("The body must be a JSON object.")
     return model.model_validate(data)
 
 
@@ -84,8 +84,9 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     logger.append_keys(request_id=request_id, account=None, livemode=None)
     app.append_context(request_id=request_id)
     result = app.resolve(event, context)
-    result.setdefault("headers", {})["Request-Id"] = request_id
-    idem = (event.get("headers") or {}).get("idempotency-key")
-    if idem:
-        result["headers"]["Idempotency-Key"] = idem
+    headers = result.setdefault("headers", {})
+    headers["Request-Id"] = request_id
+    idempotency_key = (event.get("headers") or {}).get("idempotency-key")
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
     return result
