@@ -9,6 +9,7 @@ import os
 import boto3
 import pytest
 from customers_core import keys
+from customers_core.dal.customers import write_customer
 from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import hash_secret
 from customers_core.settings import get_settings
@@ -32,8 +33,11 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
                "account_id": SAMPLE_ACCOUNT, "livemode": False, "scopes": ["customers:read"],
                "key_id": "key_sample", "revoked": False})
     tenant = keys.tenant(SAMPLE_ACCOUNT, False)
-    table.put({**keys.customer(tenant, SAMPLE_CUSTOMER), "entity": "customer", "id": SAMPLE_CUSTOMER,
-               "account_id": SAMPLE_ACCOUNT, "livemode": False, "metadata": {}, "created": 1795435200})
+    customer = {**keys.customer(tenant, SAMPLE_CUSTOMER), **keys.customer_list_index(tenant, SAMPLE_CUSTOMER),
+                "entity": "customer", "id": SAMPLE_CUSTOMER, "account_id": SAMPLE_ACCOUNT, "livemode": False,
+                "status": "active", "sentiment": "neutral", "tags": [], "custom_fields": {}, "metadata": {},
+                "created": 1795435200, "updated": 1795435200, "version": 1}
+    write_customer(table, tenant, customer, None)
     return table
 
 
@@ -48,6 +52,11 @@ EXPECTATIONS = {
     "CreateCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["object"] == "customer",
     "RetrieveCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["id"] == SAMPLE_CUSTOMER,
     "StreamFanoutFunction": lambda r: r == {"batchItemFailures": []},
+    "UpdateCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["name"] == "Ada King",
+    "DeleteCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
+    "ListCustomersFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["total_count"] == 1,
+    "RouteNotFoundFunction": lambda r: r["statusCode"] == 404
+    and json.loads(r["body"])["error"]["code"] == "route_not_found",
 }
 
 

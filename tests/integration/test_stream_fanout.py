@@ -38,8 +38,9 @@ def test_stream_record_of_a_create_becomes_one_event_even_when_reprocessed(table
     created = create_customer(table, WHO, CustomerCreate(email="s@example.com", name="S"), {"request_id": "req_it"})
 
     batch = _stream_batch(streams_client, ddb_client, table.name)
-    # The batch holds the customer, its email marker and the counter: only the customer makes an event.
-    assert len(batch) == 3
+    # The batch holds the customer, its email marker, the counter and its two index entries (status,
+    # sentiment): only the customer makes an event.
+    assert len(batch) == 5
     for _ in range(2):
         assert fanout.lambda_handler({"Records": batch}, LambdaContext("fanout")) == {"batchItemFailures": []}
 

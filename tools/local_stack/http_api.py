@@ -33,7 +33,7 @@ def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     content_type = lowered.get("content-type", "")
     is_text = content_type.startswith(_TEXT_TYPES) or not body
     now = datetime.now(UTC)
-    route_key = f"{method} {route.path}" if route else "$default"
+    route_key = f"{method} {route.path}" if route and route.path != "$default" else "$default"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -82,12 +82,14 @@ class HttpApi:
         self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The route API Gateway would pick: an exact method and path, else the $default route."""
         for route in self.routes:
             if route.method in (method, "ANY"):
                 found = route.pattern.match(path)
                 if found:
                     return route, found.groupdict()
-        return None, {}
+        default = next((r for r in self.routes if r.path == "$default"), None)
+        return default, {}
 
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str],
                  body: bytes) -> tuple[int, dict[str, str], bytes]:

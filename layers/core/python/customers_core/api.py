@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from customers_core import ids
 from customers_core.auth import Principal, principal_from_context
 from customers_core.errors import ApiError, InternalError, InvalidRequest, ResourceMissing
-from customers_core.http import decode_body, validation_error
+from customers_core.http import decode_body, decode_form, validation_error
 from customers_core.observability import logger
 
 JSON = "application/json"
@@ -70,6 +71,17 @@ def body_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return model.model_validate(data)
+
+
+def raw_body(app: APIGatewayHttpResolver) -> Any:
+    """The request body decoded (JSON or form), not yet validated: an object or, for JSON, an array."""
+    return decode_body(app.current_event.raw_event)
+
+
+def query_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
+    """The query string in Stripe's bracket notation (`created[gte]=…`, `include[]=…`), validated."""
+    raw = app.current_event.raw_event.get("rawQueryString") or ""
+    return model.model_validate(decode_form(parse_qsl(raw, keep_blank_values=True)))
 
 
 def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:

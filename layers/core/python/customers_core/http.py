@@ -91,15 +91,15 @@ def error_param(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def validation_error(exc: ValidationError) -> InvalidRequest:
-    """The first pydantic error as the contract's 400."""
+def validation_error(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidRequest:
+    """The first pydantic error as the contract's 400 (`prefix`: where the model sits, e.g. (3,))."""
     err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
     param = error_param(loc)
     if err["type"] == "extra_forbidden":
         return InvalidRequest(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
     if err["type"] == "missing":
         return InvalidRequest(f"Missing required param: {param}.", param=param, code="parameter_missing")
     message = str(err["msg"]).removeprefix("Value error, ")
-    code = "metadata_invalid" if loc and loc[0] == "metadata" else "parameter_invalid"
+    code = "metadata_invalid" if "metadata" in loc[:2] else "parameter_invalid"
     return InvalidRequest(f"Invalid {param}: {message}", param=param, code=code)

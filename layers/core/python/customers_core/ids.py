@@ -15,8 +15,9 @@ API_KEY = "key"
 REQUEST = "req"
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{ULID()}"
+def new_id(prefix: str, at: float | None = None) -> str:
+    """A new id; `at` (Unix seconds) fixes its time part, so an id and its `created` never disagree."""
+    return f"{prefix}_{ULID() if at is None else ULID.from_timestamp(float(at))}"  # float: seconds, not ms
 
 
 def parse_id(prefix: str, raw: str) -> str | None:
@@ -29,6 +30,14 @@ def parse_id(prefix: str, raw: str) -> str | None:
     except ValueError:
         return None
     return None
+
+
+def id_bound(prefix: str, timestamp_s: int, *, upper: bool) -> str:
+    """The smallest (or largest) id created in a given second: ids sort by time, so a created range
+    is a sort-key range."""
+    ms = timestamp_s * 1000 + (999 if upper else 0)
+    fill = b"\xff" * 10 if upper else b"\x00" * 10
+    return f"{prefix}_{ULID.from_bytes(max(ms, 0).to_bytes(6, 'big') + fill)}"
 
 
 def derived_id(prefix: str, timestamp_ms: int, seed: str) -> str:

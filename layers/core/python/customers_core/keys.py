@@ -55,6 +55,22 @@ def email_marker(tenant_prefix: str, email: str) -> Key:
     return {"pk": f"{tenant_prefix}#EMAIL#{email.lower()}", "sk": "UNIQUE"}
 
 
+def external_id_marker(tenant_prefix: str, external_id: str) -> Key:
+    """Uniqueness marker: one per external_id per account+mode."""
+    return {"pk": f"{tenant_prefix}#EXTID#{external_id}", "sk": "UNIQUE"}
+
+
+def filtered_partition(tenant_prefix: str, attribute: str, value: str) -> str:
+    """GSI1 partition of the customers with one attribute value (status, sentiment, tag), by id."""
+    return f"{tenant_prefix}#{attribute.upper()}#{value}"
+
+
+def customer_index_entry(tenant_prefix: str, customer_id: str, attribute: str, value: str) -> Key:
+    """An index entry in the customer's own item collection, listed under `filtered_partition`."""
+    return {"pk": f"{tenant_prefix}#CUS#{customer_id}", "sk": f"IDX#{attribute}#{value}",
+            "gsi1pk": filtered_partition(tenant_prefix, attribute, value), "gsi1sk": customer_id}
+
+
 def customer_counter(tenant_prefix: str) -> Key:
     return {"pk": f"{tenant_prefix}#COUNT", "sk": "CUSTOMERS"}
 

@@ -52,11 +52,20 @@ def _to_dynamo(value: Any) -> Any:
 
 
 class Table:
-    """One DynamoDB table, addressed through the low-level client."""
+    """One DynamoDB table, addressed through the low-level client. Every call asks DynamoDB for the
+    capacity it consumed and adds it, with the items it read, to `stats` (benchmarks read them)."""
 
     def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
         self.name = name
         self._client = client
+        self.stats = {"capacity": 0.0, "items_read": 0, "calls": 0}
+
+    def _record(self, response: dict[str, Any], items_read: int) -> None:
+        consumed = response.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            self.stats["capacity"] += float(entry.get("CapacityUnits", 0))
+        self.stats["items_read"] += items_read
+        self.stats["calls"] += 1
 
     @property
     def client(self) -> DynamoDBClient:
@@ -67,15 +76,95 @@ class Table:
         return self._client
 
     def get(self, key: dict[str, str], *, consistent: bool = True) -> Item | None:
-        response = self.client.get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent)
+        response = self.client.get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent,
+                                         ReturnConsumedCapacity="TOTAL")
         raw = response.get("Item")
+        self._record(dict(response), 1 if raw else 0)
         return deserialize(raw) if raw else None
 
+    def batch_get(self, key_list: list[dict[str, str]]) -> list[Item]:
+        """Up to any number of items by key (100 a call, unprocessed keys retried), strongly consistent."""
+        found: list[Item] = []
+        for start in range(0, len(key_list), 100):
+            pending: dict[str, Any] = {self.name: {"Keys": [serialize(k) for k in key_list[start:start + 100]],
+                                                   "ConsistentRead": True}}
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+                items = response.get("Responses", {}).get(self.name, [])
+                self._record(dict(response), len(items))
+                found += [deserialize(i) for i in items]
+                pending = dict(response.get("UnprocessedKeys") or {})
+        return found
+
+    def query_range(self, *, index: str, partition: str, lower: str | None = None, upper: str | None = None,
+                    forward: bool = False, filter_expression: str | None = None,
+                    names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                    want: int, read_cap: int) -> tuple[list[Item], bool]:
+        """Items of one GSI partition with sort key in [lower, upper], in order, that pass the filter:
+        stops at `want` matches or after evaluating `read_cap` items, whichever is first. Returns the
+        matches and whether the partition was read to its end."""
+        condition = "#pk = :pk"
+        expr_names = {"#pk": f"{index}pk", **(names or {})}
+        expr_values: dict[str, Any] = {":pk": partition, **(values or {})}
+        if lower is not None or upper is not None:
+            expr_names["#sk"] = f"{index}sk"
+        if lower is not None and upper is not None:
+            condition += " AND #sk BETWEEN :lo AND :hi"
+        elif lower is not None:
+            condition += " AND #sk >= :lo"
+        elif upper is not None:
+            condition += " AND #sk <= :hi"
+        if lower is not None:
+            expr_values[":lo"] = lower
+        if upper is not None:
+            expr_values[":hi"] = upper
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": index, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": expr_names, "ScanIndexForward": forward,
+            "ExpressionAttributeValues": serialize(expr_values), "ReturnConsumedCapacity": "TOTAL",
+        }
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        matches: list[Item] = []
+        evaluated = 0
+        while len(matches) < want and evaluated < read_cap:
+            # Without a filter every item read matches, so read just what is wanted.
+            kwargs["Limit"] = min(read_cap - evaluated, want - len(matches) if not filter_expression else 200)
+            response = self.client.query(**kwargs)
+            evaluated += int(response.get("ScannedCount", 0))
+            self._record(dict(response), int(response.get("ScannedCount", 0)))
+            matches += [deserialize(i) for i in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return matches, True
+            kwargs["ExclusiveStartKey"] = last
+        return matches, False
+
+    def count_range(self, *, index: str, partition: str, filter_expression: str | None = None,
+                    names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> int:
+        """How many items of a GSI partition pass the filter (Select=COUNT: nothing is returned)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": index, "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": f"{index}pk", **(names or {})},
+            "ExpressionAttributeValues": serialize({":pk": partition, **(values or {})}),
+            "Select": "COUNT", "ReturnConsumedCapacity": "TOTAL",
+        }
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        total = 0
+        while True:
+            response = self.client.query(**kwargs)
+            self._record(dict(response), int(response.get("ScannedCount", 0)))
+            total += int(response.get("Count", 0))
+            if not response.get("LastEvaluatedKey"):
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def put(self, item: Item, *, condition: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item), "ReturnConsumedCapacity": "TOTAL"}
         if condition:
             kwargs["ConditionExpression"] = condition
-        self.client.put_item(**kwargs)
+        self._record(dict(self.client.put_item(**kwargs)), 0)
 
     def query_index(self, index: str, pk_attr: str, pk: str, *, forward: bool = True,
                     limit: int | None = None) -> list[Item]:
@@ -97,7 +186,9 @@ class Table:
             for body in op.values():
                 body["TableName"] = self.name
         try:
-            self.client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+            response = self.client.transact_write_items(TransactItems=operations,  # type: ignore[arg-type]
+                                                        ReturnConsumedCapacity="TOTAL")
+            self._record(dict(response), 0)
         except self.client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             raise TransactionCanceled(reasons) from exc

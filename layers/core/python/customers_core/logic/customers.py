@@ -1,52 +1,309 @@
-"""Creating and reading customers."""
+"""The customer operations: create (one or many), retrieve, update, delete, list."""
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
+
+from pydantic import ValidationError
 
 from customers_core import ids, keys
 from customers_core.auth import Principal
 from customers_core.dal import customers as dal
-from customers_core.dal.table import Table
-from customers_core.errors import Conflict, ResourceMissing
-from customers_core.models.customer import CustomerCreate, customer_object
+from customers_core.dal.table import Item, Table
+from customers_core.errors import ApiError, Conflict, InternalError, InvalidRequest, ResourceMissing
+from customers_core.http import validation_error
+from customers_core.models.customer import ADDRESS_FIELDS, SCALAR_FIELDS, CustomerParams, customer_object
+from customers_core.models.fields import merge_metadata
+from customers_core.models.listing import MAX_OFFSET, ListCustomersParams
+
+MAX_BATCH = 100
+UPDATE_ATTEMPTS = 25  # optimistic retries of a read-modify-write that lost a race
 
 
-def create_customer(table: Table, who: Principal, params: CustomerCreate,
-                    request: dict[str, str | None]) -> dict[str, Any]:
-    """Create one customer; 409 email_taken if another live customer has the email (any case)."""
-    customer_id = ids.new_id(ids.CUSTOMER)
-    now = int(time.time())
-    item: dict[str, Any] = {
-        **keys.customer(who.tenant, customer_id),
-        **keys.customer_list_index(who.tenant, customer_id),
-        "entity": "customer",
-        "id": customer_id,
-        "account_id": who.account_id,
-        "livemode": who.livemode,
-        "metadata": params.stored_metadata(),
-        "created": now,
-        "updated": now,
-        "version": 1,
-        **{k: v for k, v in request.items() if v},
+def _taken(field: str) -> Conflict:
+    noun = "email" if field == "email" else "external_id"
+    return Conflict(f"A customer with this {noun} already exists.", param=field, code=f"{field}_taken")
+
+
+def _missing(raw_id: str) -> ResourceMissing:
+    return ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
+
+
+def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
+    """The customer item after applying the sent fields of `params` to `item`."""
+    sent = params.model_fields_set
+    out = dict(item)
+    for name in SCALAR_FIELDS:
+        if name in sent:
+            value = getattr(params, name)
+            if value is None:
+                out.pop(name, None)
+            else:
+                out[name] = value
+    if "address" in sent:
+        if params.address is None:
+            out.pop("address", None)
+        else:
+            merged = {} if creating else dict(out.get("address") or {})
+            for name in params.address.model_fields_set & set(ADDRESS_FIELDS):
+                value = getattr(params.address, name)
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            if merged:
+                out["address"] = merged
+            else:
+                out.pop("address", None)
+    for name, default in (("status", "active"), ("sentiment", "neutral")):
+        if name in sent or creating:
+            out[name] = getattr(params, name) or default
+    if "tags" in sent or creating:
+        out["tags"] = list(params.tags or [])
+    if "custom_fields" in sent or creating:
+        out["custom_fields"] = dict(params.custom_fields or {})
+    if "metadata" in sent or creating:
+        try:
+            out["metadata"] = merge_metadata({} if creating else dict(out.get("metadata") or {}), params.metadata,
+                                             clear=params.metadata is None)
+        except ValueError as exc:
+            raise InvalidRequest(f"Invalid metadata: {exc}", param="metadata", code="metadata_invalid") from exc
+    return out
+
+
+def _new_item(who: Principal, params: CustomerParams, request: dict[str, str | None]) -> Item:
+    at = time.time()
+    customer_id = ids.new_id(ids.CUSTOMER, at=at)  # created and the id's time agree: ranges use ids
+    now = int(at)
+    base: Item = {
+        **keys.customer(who.tenant, customer_id), **keys.customer_list_index(who.tenant, customer_id),
+        "entity": "customer", "id": customer_id, "account_id": who.account_id, "livemode": who.livemode,
+        "created": now, "updated": now, "version": 1, **{k: v for k, v in request.items() if v},
     }
-    if params.email is not None:
-        item["email"] = params.email
-    if params.name is not None:
-        item["name"] = params.name
+    return _apply(base, params, creating=True)
+
+
+def create_customer(table: Table, who: Principal, params: CustomerParams,
+                    request: dict[str, str | None]) -> dict[str, Any]:
+    """Create one customer; 409 when its email (any case) or external_id is already taken."""
+    item = _new_item(who, params, request)
     try:
-        dal.insert_customer(table, who.tenant, item, params.email)
-    except dal.EmailTaken as exc:
-        raise Conflict("A customer with this email already exists.", param="email", code="email_taken") from exc
+        dal.write_customer(table, who.tenant, item, None)
+    except dal.Taken as exc:
+        raise _taken(exc.field) from exc
     return customer_object(item)
+
+
+def create_customers(table: Table, who: Principal, raw_items: list[Any],
+                     request: dict[str, str | None]) -> tuple[int, dict[str, Any]]:
+    """Create up to 100 customers. The array is validated whole before anything is written; a
+    conflict with an existing customer fails that item alone (207 with `errors`)."""
+    if not 1 <= len(raw_items) <= MAX_BATCH:
+        raise InvalidRequest(f"An array body must hold 1 to {MAX_BATCH} customers.", param="[]")
+    parsed: list[CustomerParams] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            raise InvalidRequest(f"Invalid [{index}]: must be an object.", param=f"[{index}]")
+        try:
+            params = CustomerParams.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_error(exc, prefix=(index,)) from exc
+        for field in ("email", "external_id"):
+            value = getattr(params, field)
+            if value:
+                normalized = (field, value.lower() if field == "email" else value)
+                if normalized in seen:
+                    raise InvalidRequest(f"[{index}].{field} repeats [{seen[normalized]}].{field}.",
+                                         param=f"[{index}].{field}")
+                seen[normalized] = index
+        parsed.append(params)
+    created, errors = [], []
+    for index, params in enumerate(parsed):
+        try:
+            created.append(create_customer(table, who, params, request))
+        except ApiError as exc:
+            errors.append({"index": index, "error": exc.body()["error"]})
+    body: dict[str, Any] = {"object": "list", "url": "/v1/customers", "has_more": False, "data": created}
+    if errors:
+        body["errors"] = errors
+    return (207 if errors else 200), body
+
+
+def _load(table: Table, who: Principal, raw_id: str) -> Item:
+    customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
+    item = dal.get_customer(table, who.tenant, customer_id) if customer_id else None
+    if item is None:
+        raise _missing(raw_id)
+    return item
 
 
 def retrieve_customer(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
     """The customer, or `{id, object, deleted: true}` once deleted. Another account's or mode's id
     is looked up under the caller's own partition, so it is simply missing: same 404, same path."""
-    customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
-    item = dal.get_customer(table, who.tenant, customer_id) if customer_id else None
-    if item is None:
-        raise ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
-    return customer_object(item)
+    return customer_object(_load(table, who, raw_id))
+
+
+def _change(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
+    """Read, change, write with the version condition; re-read and retry when another writer won,
+    so concurrent partial updates (and metadata merges) all land."""
+    for attempt in range(UPDATE_ATTEMPTS):
+        old = _load(table, who, raw_id)
+        if old.get("deleted"):
+            raise _missing(raw_id)
+        new = change(old)
+        new["version"] = int(old["version"]) + 1
+        new["updated"] = max(int(time.time()), int(old.get("updated", 0)))
+        try:
+            dal.write_customer(table, who.tenant, new, old)
+        except dal.Taken as exc:
+            raise _taken(exc.field) from exc
+        except dal.Stale:
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311 — jitter, not crypto
+            continue
+        return new
+    raise InternalError("The customer is being changed by too many requests at once; retry.",
+                        headers={"Retry-After": "1"})
+
+
+def update_customer(table: Table, who: Principal, raw_id: str, params: CustomerParams,
+                    request: dict[str, str | None]) -> dict[str, Any]:
+    """Change only the fields sent: metadata merges, address merges, tags and custom_fields replace."""
+    stamp = {k: v for k, v in request.items() if v}
+
+    def change(old: Item) -> Item:
+        new = _apply(old, params, creating=False)
+        for key in ("request_id", "idempotency_key"):
+            new.pop(key, None)
+        return {**new, **stamp}
+
+    return customer_object(_change(table, who, raw_id, change))
+
+
+def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str, str | None]) -> dict[str, Any]:
+    """Leave a tombstone (so retrieve answers `deleted: true`), release the email and external_id,
+    drop the index entries. The stream turns it into customer.deleted with the object as it was."""
+    stamp = {k: v for k, v in request.items() if v}
+
+    def change(old: Item) -> Item:
+        return {**keys.customer(who.tenant, old["id"]), "entity": "customer", "id": old["id"],
+                "account_id": old["account_id"], "livemode": old["livemode"], "created": old["created"],
+                "deleted": True, **stamp}
+
+    tombstone = _change(table, who, raw_id, change)
+    return {"id": tombstone["id"], "object": "customer", "deleted": True}
+
+
+READ_CAP = 1000  # items a filtered list may evaluate per request before answering with what it has
+
+
+def _list_filters(params: ListCustomersParams) -> tuple[tuple[str, str] | None, str | None, dict, dict]:
+    """The index partition that drives the query (the most selective attribute filter) and a filter
+    expression for the other attribute filters, checked on the items' copies of them."""
+    wanted = [(a, v) for a, v in (("tag", params.tag), ("sentiment", params.sentiment),
+                                  ("status", params.status)) if v]
+    driver = wanted[0] if wanted else None
+    clauses, names, values = [], {}, {}
+    for attribute, value in wanted[1:]:
+        names[f"#{attribute}"] = "tags" if attribute == "tag" else attribute
+        values[f":{attribute}"] = value
+        clauses.append(f"contains(#{attribute}, :{attribute})" if attribute == "tag"
+                       else f"#{attribute} = :{attribute}")
+    return driver, " AND ".join(clauses) or None, names, values
+
+
+def _matches(item: Item, params: ListCustomersParams, low: int | None, high: int | None) -> bool:
+    return not item.get("deleted") and all((
+        params.status is None or item.get("status") == params.status,
+        params.sentiment is None or item.get("sentiment") == params.sentiment,
+        params.tag is None or params.tag in (item.get("tags") or []),
+        params.email is None or str(item.get("email", "")).lower() == params.email.lower(),
+        params.external_id is None or item.get("external_id") == params.external_id,
+        low is None or item["created"] >= low,
+        high is None or item["created"] <= high,
+    ))
+
+
+def list_customers(table: Table, who: Principal, params: ListCustomersParams) -> dict[str, Any]:
+    """Newest first, by cursor or page, with combinable filters. Reads O(page) items: an email or
+    external_id filter is a marker lookup; attribute filters query their own index partition; a
+    created range is a sort-key range (ids sort by time). Combined attribute filters evaluate at most
+    READ_CAP index items per request (has_more then says there may be more)."""
+    if params.starting_after and params.ending_before:
+        raise InvalidRequest("starting_after and ending_before cannot be used together.", param="ending_before")
+    if params.page is not None and (params.starting_after or params.ending_before):
+        raise InvalidRequest("page cannot be combined with starting_after or ending_before.", param="page")
+    if params.page is not None and params.page * params.page_size > MAX_OFFSET:
+        raise InvalidRequest(f"page × page_size must be at most {MAX_OFFSET}.", param="page")
+    cursor_param = "starting_after" if params.starting_after else "ending_before"
+    cursor_raw = params.starting_after or params.ending_before
+    cursor = ids.parse_id(ids.CUSTOMER, cursor_raw) if cursor_raw else None
+    if cursor_raw and cursor is None:
+        raise InvalidRequest(f"Invalid {cursor_param}: not a customer id.", param=cursor_param)
+    low, high = params.created.bounds() if params.created else (None, None)
+    take = params.page_size if params.page is not None else params.limit
+    skip = (params.page - 1) * params.page_size if params.page is not None else 0
+    forward = bool(params.ending_before)
+
+    exhausted = True
+    if params.email or params.external_id:
+        field = "email" if params.email else "external_id"
+        owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
+        found = dal.get_customers(table, who.tenant, [owner]) if owner else {}
+        items = [i for i in found.values() if _matches(i, params, low, high)
+                 and (cursor is None or (i["id"] > cursor if forward else i["id"] < cursor))]
+        ordered_ids = [i["id"] for i in items][skip:]
+        customers = {i["id"]: i for i in items}
+    else:
+        driver, filter_expression, names, values = _list_filters(params)
+        partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
+        lower = ids.id_bound(ids.CUSTOMER, low, upper=False) if low is not None else None
+        upper = ids.id_bound(ids.CUSTOMER, high, upper=True) if high is not None else None
+        if cursor and not forward:
+            upper = min(upper, cursor) if upper else cursor
+        if cursor and forward:
+            lower = max(lower, cursor) if lower else cursor
+        found_items, exhausted = table.query_range(
+            index="gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
+            filter_expression=filter_expression, names=names, values=values,
+            want=skip + take + 1 + (1 if cursor else 0), read_cap=max(READ_CAP, skip + take + 2))
+        ordered_ids = [i["gsi1sk"] for i in found_items if i["gsi1sk"] != cursor][skip:]
+        if driver:  # index entries: fetch the customers they point at
+            customers = dal.get_customers(table, who.tenant, ordered_ids[:take])
+        else:
+            customers = {i["id"]: i for i in found_items}
+    page_ids = [cid for cid in ordered_ids[:take] if cid in customers]
+    has_more = len(ordered_ids) > take or not exhausted
+    if forward:
+        page_ids.reverse()
+    body: dict[str, Any] = {"object": "list", "url": "/v1/customers", "has_more": has_more,
+                            "data": [customer_object(customers[cid]) for cid in page_ids]}
+    if params.include and "total_count" in params.include:
+        body["total_count"] = count_matching(table, who, params, low, high)
+    return body
+
+
+def count_matching(table: Table, who: Principal, params: ListCustomersParams, low: int | None,
+                   high: int | None) -> int:
+    """total_count: the account's counter when unfiltered (one read); otherwise a COUNT query over
+    the driving index partition (it reads that partition, so it costs what the filter selects)."""
+    if params.email or params.external_id:
+        field = "email" if params.email else "external_id"
+        owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
+        found = dal.get_customers(table, who.tenant, [owner]) if owner else {}
+        return sum(1 for i in found.values() if _matches(i, params, low, high))
+    driver, filter_expression, names, values = _list_filters(params)
+    if driver is None and low is None and high is None:
+        return dal.count_customers(table, who.tenant)
+    clauses = [filter_expression] if filter_expression else []
+    if low is not None:
+        clauses.append("#created >= :low")
+        names, values = {**names, "#created": "created"}, {**values, ":low": low}
+    if high is not None:
+        clauses.append("#created <= :high")
+        names, values = {**names, "#created": "created"}, {**values, ":high": high}
+    partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
+    return table.count_range(index="gsi1", partition=partition, filter_expression=" AND ".join(clauses) or None,
+                             names=names, values=values)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500
+CUSTOM_FIELDS_MAX_KEYS = 50
+TAGS_MAX = 20
+_TAG = re.compile(r"^[A-Za-z0-9_:.\-]{1,64}$")
 
 
 def blank_to_none(value: Any) -> Any:
@@ -28,6 +33,17 @@ def check_email(value: str | None) -> str | None:
     return value
 
 
+def check_image(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > 2048:
+        raise ValueError("must be at most 2048 characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http or https URL")
+    return value
+
+
 def check_metadata(value: Any) -> dict[str, str | None] | None:
     """Metadata as sent: keys 1–40 chars without brackets, string values ≤ 500; None or "" as a value
     means 'remove this key', and the whole field "" or None means 'clear all'."""
@@ -44,4 +60,49 @@ def check_metadata(value: Any) -> dict[str, str | None] | None:
             raise ValueError(f"value of '{key}' must be a string")
         if isinstance(item, str) and len(item) > METADATA_VALUE_MAX:
             raise ValueError(f"value of '{key}' must be at most {METADATA_VALUE_MAX} characters")
+    return value
+
+
+def merge_metadata(current: dict[str, str], sent: dict[str, str | None] | None, *, clear: bool) -> dict[str, str]:
+    """Stripe's update semantics: keys merge, a key sent null or "" is removed, clear empties all."""
+    merged = {} if clear else dict(current)
+    for key, value in (sent or {}).items():
+        if value in (None, ""):
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    if len(merged) > METADATA_MAX_KEYS:
+        raise ValueError(f"can have at most {METADATA_MAX_KEYS} keys")
+    return merged
+
+
+def check_tags(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, list):
+        raise ValueError("must be an array of strings")
+    if len(value) > TAGS_MAX:
+        raise ValueError(f"can have at most {TAGS_MAX} tags")
+    for tag in value:
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise ValueError("each tag must be 1–64 characters of A-Z a-z 0-9 _ : . -")
+    if len(set(value)) != len(value):
+        raise ValueError("tags must be distinct")
+    return list(value)
+
+
+def check_custom_fields(value: Any) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("must be an object")
+    if len(value) > CUSTOM_FIELDS_MAX_KEYS:
+        raise ValueError(f"can have at most {CUSTOM_FIELDS_MAX_KEYS} keys")
+    for key, item in value.items():
+        if not 1 <= len(key) <= 64:
+            raise ValueError("keys must be 1 to 64 characters")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise ValueError(f"value of '{key}' must be a string, number, boolean or null")
+        if isinstance(item, str) and len(item) > 500:
+            raise ValueError(f"value of '{key}' must be at most 500 characters")
     return value

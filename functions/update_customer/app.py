@@ -1,0 +1,27 @@
+"""POST, PATCH or PUT /v1/customers/{id} — partial update: only the fields sent change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from customers_core.api import body_model, create_app, handle, json_response, principal, request_info
+from customers_core.dal.table import get_table
+from customers_core.logic.customers import update_customer
+from customers_core.models.customer import CustomerParams
+from customers_core.observability import logger
+
+app = create_app()
+
+
+@app.route("/v1/customers/<customer_id>", method=["POST", "PATCH", "PUT"])
+def update(customer_id: str) -> Response:
+    who = principal(app, "customers:write")
+    params = body_model(app, CustomerParams)
+    return json_response(update_customer(get_table(), who, customer_id, params, request_info(app)))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,57 @@
+"""Query parameters of list endpoints (api.md §5), decoded from Stripe's bracket notation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from customers_core.models.customer import Sentiment, Status
+
+MAX_OFFSET = 10_000
+
+
+class CreatedRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gt: int | None = None
+    gte: int | None = None
+    lt: int | None = None
+    lte: int | None = None
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        """Inclusive [low, high] in whole seconds."""
+        lows = [v for v in (self.gte, None if self.gt is None else self.gt + 1) if v is not None]
+        highs = [v for v in (self.lte, None if self.lt is None else self.lt - 1) if v is not None]
+        return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
+class ListCustomersParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=10, ge=1, le=100)
+    starting_after: str | None = None
+    ending_before: str | None = None
+    page: int | None = Field(default=None, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+    email: str | None = Field(default=None, max_length=512)
+    external_id: str | None = Field(default=None, max_length=255)
+    status: Status | None = None
+    sentiment: Sentiment | None = None
+    tag: str | None = Field(default=None, max_length=64)
+    created: CreatedRange | None = None
+    include: list[Literal["total_count"]] | None = None
+    expand: list[str] | None = None
+
+    @field_validator("created", mode="before")
+    @classmethod
+    def _created(cls, value: Any) -> Any:
+        """`created=<ts>` means exactly that second."""
+        if isinstance(value, str | int):
+            return {"gte": value, "lte": value}
+        return value
+
+    @field_validator("include", "expand", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
