@@ -59,3 +59,17 @@ def admin(stack: dict[str, Any]):
         return json.loads(out.stdout)
 
     return run
+
+
+@pytest.fixture
+def new_account(stack_table: Table):
+    """A fresh account: returns make_key(mode, *scopes) → secret for that account."""
+    from customers_core.logic import api_keys
+
+    account = api_keys.create_account(stack_table, "e2e")
+
+    def make_key(mode: str = "test", *scopes: str) -> str:
+        return str(api_keys.create_key(stack_table, account["id"], mode, list(scopes) or None)["secret"])
+
+    make_key.account_id = account["id"]  # type: ignore[attr-defined]
+    return make_key

@@ -55,6 +55,26 @@ def test_a_created_customer_becomes_an_event_within_a_second(stack, stack_table)
     assert found["request"]["id"] == request_id
 
 
-def test_unknown_route_is_404(stack):
-    response = requests.get(f"{stack['api_url']}/v1/nothing", headers=_auth(stack["secret_key"]), timeout=10)
-    assert response.status_code == 404
+def test_form_and_json_updates_give_the_same_customer(stack):
+    url = f"{stack['api_url']}/v1/customers"
+    as_form = requests.post(url, headers=_auth(stack["secret_key"]), data={"name": "P"}, timeout=10).json()
+    as_json = requests.post(url, headers=_auth(stack["secret_key"]), json={"name": "P"}, timeout=10).json()
+    form_body = {"name": "Q", "metadata[a]": "1", "metadata[b]": "", "address[city]": "Rome", "tags[0]": "x",
+                 "tags[1]": "y", "custom_fields[seats]": "4", "expand[0]": "wallets"}
+    json_body = {"name": "Q", "metadata": {"a": "1", "b": ""}, "address": {"city": "Rome"}, "tags": ["x", "y"],
+                 "custom_fields": {"seats": "4"}, "expand": ["wallets"]}
+    by_form = requests.post(f"{url}/{as_form['id']}", headers=_auth(stack["secret_key"]), data=form_body,
+                            timeout=10).json()
+    by_json = requests.patch(f"{url}/{as_json['id']}", headers=_auth(stack["secret_key"]), json=json_body,
+                             timeout=10).json()
+    ignore = ("id", "created", "updated")
+    def strip(customer):
+        return {k: v for k, v in customer.items() if k not in ignore}
+
+    assert strip(by_form) == strip(by_json)
+
+
+def test_array_create_over_http(stack):
+    response = requests.post(f"{stack['api_url']}/v1/customers", headers=_auth(stack["secret_key"]),
+                             json=[{"name": "one"}, {"name": "two"}], timeout=10)
+    assert response.status_code == 200 and [c["name"] for c in response.json()["data"]] == ["one", "two"]

@@ -34,3 +34,25 @@ def test_stripe_python_surfaces_the_contracts_errors(stack):
         assert exc.http_status == 404 and exc.code == "resource_missing"
     else:
         raise AssertionError("expected a 404")
+
+
+def test_stripe_python_full_lifecycle_and_auto_paging_over_250_customers(stack, new_account):
+    key = new_account("test")
+    stripe.api_key, stripe.api_base = key, stack["api_url"]
+    try:
+        created_ids = [stripe.Customer.create(email=f"page{i}@example.com", metadata={"i": str(i)}).id
+                       for i in range(250)]
+        modified = stripe.Customer.modify(created_ids[0], name="Modified", metadata={"extra": "yes"})
+        assert modified.name == "Modified" and modified.metadata.to_dict() == {"i": "0", "extra": "yes"}
+        assert stripe.Customer.retrieve(created_ids[1]).email == "page1@example.com"
+        deleted = stripe.Customer.delete(created_ids[2])
+        assert deleted.deleted is True
+
+        first_page = stripe.Customer.list(limit=100)
+        assert len(first_page.data) == 100 and first_page.has_more is True
+        walked = [c.id for c in stripe.Customer.list(limit=100).auto_paging_iter()]
+        expected = [cid for cid in reversed(created_ids) if cid != created_ids[2]]
+        assert walked == expected  # newest first, every live customer exactly once
+    finally:
+        stripe.api_base = "https://api.stripe.com"
+        stripe.api_key = None

@@ -42,3 +42,72 @@ def test_the_list_index_holds_the_customer_newest_first(table):
     ids = [create_customer(table, WHO, CustomerCreate(), {})["id"] for _ in range(3)]
     listed = table.query_index("gsi1", "gsi1pk", keys.customers_partition(WHO.tenant), forward=False)
     assert [i["id"] for i in listed] == ids[::-1]
+
+
+def _params(**fields):
+    from customers_core.models.customer import CustomerParams
+
+    return CustomerParams.model_validate(fields)
+
+
+def test_concurrent_email_changes_to_one_address_let_exactly_one_win(table):
+    from customers_core.logic.customers import update_customer
+
+    ids = [create_customer(table, WHO, _params(email=f"racer{i}@example.com"), {})["id"] for i in range(10)]
+
+    def attempt(customer_id: str) -> str:
+        try:
+            update_customer(table, WHO, customer_id, _params(email="Prize@example.com"), {})
+            return "won"
+        except Conflict as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, ids))
+    assert outcomes.count("won") == 1 and outcomes.count("email_taken") == 9
+    winner = ids[outcomes.index("won")]
+    marker = table.get(keys.email_marker(WHO.tenant, "prize@example.com"))
+    assert marker is not None and marker["customer_id"] == winner
+    # The winner's old address was released; the losers kept theirs.
+    assert table.get(keys.email_marker(WHO.tenant, f"racer{ids.index(winner)}@example.com")) is None
+    for i, cid in enumerate(ids):
+        if cid != winner:
+            assert table.get(keys.email_marker(WHO.tenant, f"racer{i}@example.com"))["customer_id"] == cid
+
+
+def test_twenty_concurrent_metadata_updates_of_different_keys_all_land(table):
+    from customers_core.logic.customers import update_customer
+
+    cid = create_customer(table, WHO, _params(metadata={"base": "0"}), {})["id"]
+
+    def set_key(i: int) -> None:
+        update_customer(table, WHO, cid, _params(metadata={f"k{i}": str(i)}), {})
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(set_key, range(20)))
+    metadata = retrieve_customer(table, WHO, cid)["metadata"]
+    assert metadata == {"base": "0", **{f"k{i}": str(i) for i in range(20)}}
+
+
+def test_concurrent_partial_updates_of_different_fields_lose_nothing(table):
+    from customers_core.logic.customers import update_customer
+
+    cid = create_customer(table, WHO, _params(), {})["id"]
+    changes = [{"name": "N"}, {"phone": "+1"}, {"notes": "x"}, {"tags": ["t"]}, {"status": "inactive"},
+               {"sentiment": "happy"}, {"company_name": "C"}, {"address": {"city": "Oslo"}}]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda fields: update_customer(table, WHO, cid, _params(**fields), {}), changes))
+    final = retrieve_customer(table, WHO, cid)
+    assert (final["name"], final["phone"], final["notes"], final["tags"], final["status"], final["sentiment"],
+            final["company_name"], final["address"]["city"]) == ("N", "+1", "x", ["t"], "inactive", "happy",
+                                                                 "C", "Oslo")
+
+
+def test_delete_then_recreate_with_the_same_email(table):
+    from customers_core.logic.customers import delete_customer
+
+    first = create_customer(table, WHO, _params(email="again@example.com"), {})
+    delete_customer(table, WHO, first["id"], {})
+    second = create_customer(table, WHO, _params(email="again@example.com"), {})
+    assert second["id"] != first["id"]
+    assert table.get(keys.email_marker(WHO.tenant, "again@example.com"))["customer_id"] == second["id"]
