@@ -12,7 +12,7 @@ PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help check-python install run test test-unit test-integration test-e2e test-infra lint bench build validate clean
+.PHONY: help check-python install openapi run test test-unit test-integration test-e2e test-infra lint bench build validate clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ lint: $(VENV)/.installed ## ruff and mypy
 
 bench: $(VENV)/.installed node_modules/.installed ## benchmarks → docs/benchmarks.md
 	$(PY) -m benchmarks --out docs/benchmarks.md
+
+openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the code
+	$(PY) -m local_stack.openapi
 
 build: .venv-sam/.installed ## sam build (arm64, no container)
 	PATH="$(abspath $(PY313_DIR)):$$PATH" $(SAM) build

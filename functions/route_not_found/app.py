@@ -1,14 +1,23 @@
-"""$default — any request no route matches: the contract's 404 route_not_found, not API Gateway's."""
+"""$default — any request no route matches: the contract's 404 route_not_found (or 405 with Allow
+when the path exists for other methods), not API Gateway's bare answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import create_app, handle
+from customers_core.api import handle
+from customers_core.api import method_not_allowed_app as create_app
 from customers_core.observability import logger
 
-app = create_app()  # no routes: every request reaches the app's not-found handler
+# The API's paths and their methods; tests/infrastructure checks this against template.yaml.
+ROUTES: dict[str, tuple[str, ...]] = {
+    r"/v1/customers": ("GET", "POST"),
+    r"/v1/customers/[^/]+": ("GET", "POST", "PATCH", "PUT", "DELETE"),
+}
+
+app = create_app({re.compile(f"^{path}$"): methods for path, methods in ROUTES.items()})
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, handle, json_response, principal, request_info
+from customers_core.api import body_model, create_app, documented, handle, json_response, principal, request_info
 from customers_core.dal.table import get_table
 from customers_core.logic.customers import update_customer
 from customers_core.models.customer import CustomerParams
+from customers_core.models.responses import CustomerObject
 from customers_core.observability import logger
 
 app = create_app()
 
 
-@app.route("/v1/customers/<customer_id>", method=["POST", "PATCH", "PUT"])
-def update(customer_id: str) -> Response:
+@app.route("/v1/customers/<customer_id>", method=["POST", "PATCH", "PUT"],
+           summary="Update a customer (only the fields sent change)",
+           description="metadata and address merge (a key sent null or \"\" is removed); tags and custom_fields "
+                       "replace. Also accepts form encoding with Stripe's bracket notation.",
+           responses=documented(CustomerObject, 400, 403, 404, 409, 413, 415))
+def update(customer_id: str, body: Annotated[CustomerParams | None, Body()] = None):
     who = principal(app, "customers:write")
     params = body_model(app, CustomerParams)
     return json_response(update_customer(get_table(), who, customer_id, params, request_info(app)))

@@ -63,3 +63,17 @@ def test_samconfig_has_dev_staging_and_prod_with_valid_stages():
         deploy = config[stage]["deploy"]["parameters"]
         assert deploy["stack_name"] == f"customers-api-{stage}"
         assert f"Stage={stage}" in deploy["parameter_overrides"] and stage in allowed
+
+
+def test_the_default_routes_method_table_matches_the_template():
+    import re
+
+    from local_stack.runtime import load_environment
+
+    module = load_environment(template.functions()["RouteNotFoundFunction"])
+    declared: dict[str, set[str]] = {}
+    for fn in template.functions().values():
+        for route in fn.routes:
+            if route.path != "$default":
+                declared.setdefault(re.sub(r"\{\w+\}", "[^/]+", route.path), set()).add(route.method)
+    assert {path: set(methods) for path, methods in module.ROUTES.items()} == declared

@@ -221,12 +221,20 @@ def test_list_pages_and_total_count(table, who):
     ("query", "param"),
     [({"starting_after": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY", "ending_before": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY"},
       "ending_before"),
-     ({"page": 101, "page_size": 100}, "page"), ({"starting_after": "nope"}, "starting_after")],
+     ({"page": 101, "page_size": 100}, "page"), ({"starting_after": "nope"}, "starting_after"),
+     ({"created": {"gte": -1}}, "created[gte]"), ({"limit": 0}, "limit")],
 )
 def test_list_parameter_errors(table, who, query, param):
-    with pytest.raises(InvalidRequest) as caught:
+    with pytest.raises((InvalidRequest, ValidationError)) as caught:
         _list(table, who, **query)
-    assert caught.value.param == param
+    error = validation_error(caught.value) if isinstance(caught.value, ValidationError) else caught.value
+    assert error.status == 400 and error.param == param
+
+
+def test_an_empty_created_range_is_an_empty_page(table, who):
+    _create(table, who)
+    listed = _list(table, who, created={"gt": 5, "lt": 5}, include=["total_count"])
+    assert (listed["data"], listed["has_more"], listed["total_count"]) == ([], False, 0)
 
 
 def test_list_filters_combine(table, who):

@@ -155,7 +155,11 @@ def serve(api: HttpApi, host: str, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+        def __getattr__(self, name: str) -> Any:
+            """Every method reaches the API (TRACE, QUERY, …), as API Gateway passes them on."""
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass  # one line per request, written by _handle with its duration

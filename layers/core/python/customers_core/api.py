@@ -4,6 +4,7 @@ the contract's error body, Request-Id, and per-request log keys."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -12,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from customers_core import ids
 from customers_core.auth import Principal, principal_from_context
-from customers_core.errors import ApiError, InternalError, InvalidRequest, ResourceMissing
+from customers_core.errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, ResourceMissing
 from customers_core.http import decode_body, decode_form, validation_error
+from customers_core.models.responses import ErrorBody
 from customers_core.observability import logger
 
 JSON = "application/json"
@@ -26,6 +28,30 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(error: ApiError) -> Response:
     return json_response(error.body(), error.status, error.headers)
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid request: a parameter is missing, unknown or invalid (`param` names it)",
+    401: "No API key, or an invalid or revoked one",
+    403: "The API key lacks the scope this operation needs",
+    404: "No such customer in this account and mode",
+    409: "A unique value (email, external_id) is already taken",
+    413: "The body is larger than 1 MiB",
+    415: "The Content-Type is neither JSON nor form-encoded",
+    500: "An unexpected error; the Request-Id says where to look",
+}
+
+
+def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses for a route: 200 with `ok`, the contract's error body for 401, 500 and `errors`."""
+    responses: dict[int, dict[str, Any]] = {
+        200: {"description": "OK", "content": {JSON: {"model": ok}}},
+        **{status: {"description": "OK", "content": {JSON: {"model": model}}}
+           for status, model in (extra or {}).items()},
+    }
+    for status in sorted({401, 500, *errors}):
+        responses[status] = {"description": _ERROR_DESCRIPTIONS[status], "content": {JSON: {"model": ErrorBody}}}
+    return responses
 
 
 def create_app() -> APIGatewayHttpResolver:
@@ -52,6 +78,24 @@ def create_app() -> APIGatewayHttpResolver:
     def _not_found(_: Exception) -> Response:
         path = app.current_event.path
         return error_response(ResourceMissing(f"Unrecognized request URL ({path}).", code="route_not_found"))
+
+    return app
+
+
+def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
+    """The $default route's app: 405 with Allow for a known path, else 404 route_not_found."""
+    app = create_app()
+
+    @app.not_found
+    def _unmatched(_: Exception) -> Response:
+        path = app.current_event.path
+        allowed = next((methods for pattern, methods in known.items() if pattern.match(path)), None)
+        if allowed is None:
+            return error_response(ResourceMissing(f"Unrecognized request URL ({path[:200]}).",
+                                                  code="route_not_found"))
+        method = app.current_event.http_method
+        return error_response(MethodNotAllowed(f"{method[:20]} is not allowed on {path[:200]}; use "
+                                               f"{', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)}))
 
     return app
 

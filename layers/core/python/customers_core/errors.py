@@ -46,6 +46,11 @@ class ResourceMissing(ApiError):
     code = "resource_missing"
 
 
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+
+
 class Conflict(ApiError):
     status = 409
 

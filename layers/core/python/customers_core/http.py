@@ -19,6 +19,10 @@ MAP_FIELDS = frozenset({"metadata", "custom_fields"})
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 
+def _not_json(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 def decode_body(event: dict[str, Any]) -> Any:
     """The request's body as JSON-like data ({} when empty). Raises the contract's 4xx otherwise."""
     raw = event.get("body") or ""
@@ -31,9 +35,12 @@ def decode_body(event: dict[str, Any]) -> Any:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            return json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The body is not valid JSON: {exc}", code="body_invalid_json") from exc
+            parsed = json.loads(data, parse_constant=_not_json)
+            # JSON may escape lone surrogates ("\\ud800"), which no UTF-8 store or response can carry.
+            json.dumps(parsed, ensure_ascii=False).encode()
+        except (json.JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError) as exc:
+            raise InvalidRequest(f"The body is not valid JSON: {str(exc)[:200]}", code="body_invalid_json") from exc
+        return parsed
     if content_type == "application/x-www-form-urlencoded":
         try:
             text = data.decode()
@@ -65,7 +72,13 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             if nxt == "":  # `tags[]=a`: append
                 path[i + 1] = str(len(child))
             node = child
-        node[path[-1]] = value
+        last = path[-1]
+        if len(path) == 1 and last in node:  # `tags=a&tags=b`: a repeated plain name is a list
+            previous = node[last]
+            node[last] = {**previous, str(len(previous)): value} if isinstance(previous, dict) \
+                else {"0": previous, "1": value}
+        else:
+            node[last] = value
     return _lists(root, parent=None)
 
 
@@ -91,10 +104,23 @@ def error_param(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+_UNION_TAGS = ("function-", "list[", "dict[", "literal[", "constrained-")
+
+
+def _is_union_tag(part: str | int) -> bool:
+    """pydantic names the union member an error came from in its location (`Address`,
+    `list[constrained-str]`); the contract's param names leave those out."""
+    return isinstance(part, str) and (part.startswith(_UNION_TAGS) or (part[:1].isupper() and part.isidentifier()
+                                      and part in _MODEL_NAMES))
+
+
+_MODEL_NAMES = frozenset({"Address", "CreatedRange"})
+
+
 def validation_error(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidRequest:
     """The first pydantic error as the contract's 400 (`prefix`: where the model sits, e.g. (3,))."""
     err = exc.errors()[0]
-    loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    loc = prefix + tuple(p for p in err["loc"] if not _is_union_tag(p))
     param = error_param(loc)
     if err["type"] == "extra_forbidden":
         return InvalidRequest(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from customers_core.dal import customers as dal
 from customers_core.dal.table import Item, Table
 from customers_core.errors import ApiError, Conflict, InternalError, InvalidRequest, ResourceMissing
 from customers_core.http import validation_error
-from customers_core.models.customer import ADDRESS_FIELDS, SCALAR_FIELDS, CustomerParams, customer_object
+from customers_core.models.customer import ADDRESS_FIELDS, SCALAR_FIELDS, Address, CustomerParams, customer_object
 from customers_core.models.fields import merge_metadata
 from customers_core.models.listing import MAX_OFFSET, ListCustomersParams
 
@@ -43,7 +44,7 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
             else:
                 out[name] = value
     if "address" in sent:
-        if params.address is None:
+        if not isinstance(params.address, Address):  # None ("" arrives as None too): clear
             out.pop("address", None)
         else:
             merged = {} if creating else dict(out.get("address") or {})
@@ -63,11 +64,13 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
     if "tags" in sent or creating:
         out["tags"] = list(params.tags or [])
     if "custom_fields" in sent or creating:
-        out["custom_fields"] = dict(params.custom_fields or {})
+        # Kept as JSON text: any JSON number round-trips exactly, even beyond DynamoDB's number range.
+        out["custom_fields"] = json.dumps(params.custom_fields or {}, separators=(",", ":"))
     if "metadata" in sent or creating:
         try:
-            out["metadata"] = merge_metadata({} if creating else dict(out.get("metadata") or {}), params.metadata,
-                                             clear=params.metadata is None)
+            sent_metadata = params.metadata if isinstance(params.metadata, dict) else None
+            out["metadata"] = merge_metadata({} if creating else dict(out.get("metadata") or {}), sent_metadata,
+                                             clear=sent_metadata is None)
         except ValueError as exc:
             raise InvalidRequest(f"Invalid metadata: {exc}", param="metadata", code="metadata_invalid") from exc
     return out
@@ -243,6 +246,9 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     if cursor_raw and cursor is None:
         raise InvalidRequest(f"Invalid {cursor_param}: not a customer id.", param=cursor_param)
     low, high = params.created.bounds() if params.created else (None, None)
+    if low is not None and high is not None and low > high:  # an empty range: nothing to read
+        empty: dict[str, Any] = {"object": "list", "url": "/v1/customers", "has_more": False, "data": []}
+        return {**empty, "total_count": 0} if params.include and "total_count" in params.include else empty
     take = params.page_size if params.page is not None else params.limit
     skip = (params.page - 1) * params.page_size if params.page is not None else 0
     forward = bool(params.ending_before)

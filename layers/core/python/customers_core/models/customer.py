@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 from customers_core.models.fields import (
     blank_to_none,
     check_custom_fields,
     check_email,
-    check_image,
     check_metadata,
     check_tags,
 )
 
 Status = Literal["active", "inactive"]
 Sentiment = Literal["happy", "neutral", "frustrated", "angry"]
+Blank = Literal[""]  # "" (and null) clears a field: Stripe's form encoding has no null
+# Control characters and space spelt out: every regex engine (pydantic's, the spec's readers) agrees.
+IMAGE_PATTERN = r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$"
+TagText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.\-]{1,64}$")]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)]
+# pydantic describes a key pattern with patternProperties, which lets other keys through; say it exactly.
+METADATA_SCHEMA = {"type": "object", "maxProperties": 50,
+                   "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^[^\[\]]+$"},
+                   "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "null"}]}}
+TagList = Annotated[list[TagText], Field(max_length=20, json_schema_extra={"uniqueItems": True})]
+FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FieldValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool | None
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code", "country")
 # Plain optional strings: stored as sent, `null` or "" clears.
 SCALAR_FIELDS = ("email", "external_id", "name", "first_name", "last_name", "company_name", "phone",
@@ -41,7 +54,8 @@ class CustomerParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, description="Unique per account and mode, case-insensitively")
+    email: Annotated[str, Field(max_length=512, json_schema_extra={"format": "email"})] | Blank | None = Field(
+        default=None, description="Unique per account and mode, case-insensitively")
     external_id: str | None = Field(default=None, max_length=255, description="The caller's own id; unique")
     name: str | None = Field(default=None, max_length=256)
     first_name: str | None = Field(default=None, max_length=128)
@@ -49,27 +63,28 @@ class CustomerParams(BaseModel):
     company_name: str | None = Field(default=None, max_length=256)
     phone: str | None = Field(default=None, max_length=64)
     description: str | None = Field(default=None, max_length=1000)
-    image: str | None = Field(default=None, description="http(s) URL, at most 2048 characters")
-    address: Address | None = Field(default=None, description="Partial updates merge; null or \"\" clears")
-    status: Status | None = None
-    sentiment: Sentiment | None = None
-    tags: list[str] | None = Field(default=None, description="At most 20 distinct tags; update replaces")
+    image: Annotated[str, Field(max_length=2048, pattern=IMAGE_PATTERN)] | Blank | None = Field(
+        default=None, description="http(s) URL")
+    address: Address | Blank | None = Field(default=None, description="Partial updates merge; null or \"\" clears")
+    status: Status | Blank | None = None
+    sentiment: Sentiment | Blank | None = None
+    tags: TagList | Blank | None = Field(
+        default=None, description="At most 20 distinct tags; update replaces")
     notes: str | None = Field(default=None, max_length=5000)
-    custom_fields: dict[str, Any] | None = Field(default=None, description="At most 50 keys; update replaces")
-    metadata: dict[str, str | None] | None = Field(default=None, description="At most 50 keys; update merges")
+    custom_fields: Annotated[dict[FieldKey, FieldValue], Field(max_length=50)] | Blank | None = Field(
+        default=None, description="At most 50 keys; values string, number, boolean or null; update replaces")
+    metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(max_length=50),
+                        WithJsonSchema(METADATA_SCHEMA)] | Blank | None = Field(
+        default=None, description="At most 50 keys; update merges; a value null or \"\" removes its key")
     expand: list[str] | None = Field(default=None, description="Accepted; nothing expands yet")
 
-    _blank = field_validator(*SCALAR_FIELDS, "address", "status", "sentiment", mode="before")(blank_to_none)
+    _blank = field_validator(*SCALAR_FIELDS, "address", "status", "sentiment", "tags", "custom_fields",
+                             "metadata", mode="before")(blank_to_none)
 
     @field_validator("email", mode="after")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         return check_email(value)
-
-    @field_validator("image", mode="after")
-    @classmethod
-    def _image(cls, value: str | None) -> str | None:
-        return check_image(value)
 
     @field_validator("metadata", mode="before")
     @classmethod
@@ -92,6 +107,13 @@ CustomerCreate = CustomerParams
 CustomerUpdate = CustomerParams
 
 
+def _custom_fields(stored: Any) -> dict[str, Any]:
+    """Stored as JSON text (see logic.customers._apply); a map in items written before that."""
+    if isinstance(stored, str):
+        return dict(json.loads(stored))
+    return dict(stored or {})
+
+
 def customer_object(item: dict[str, Any]) -> dict[str, Any]:
     """The API's customer object for a stored customer item (or a stream image of one)."""
     if item.get("deleted"):
@@ -107,7 +129,7 @@ def customer_object(item: dict[str, Any]) -> dict[str, Any]:
         "sentiment": item.get("sentiment", "neutral"),
         "tags": list(item.get("tags") or []),
         "notes": item.get("notes"),
-        "custom_fields": dict(item.get("custom_fields") or {}),
+        "custom_fields": _custom_fields(item.get("custom_fields")),
         "metadata": dict(item.get("metadata") or {}),
         "wallets": [],
         "created": item["created"],

@@ -9,15 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from customers_core.models.customer import Sentiment, Status
 
 MAX_OFFSET = 10_000
+MAX_TIMESTAMP = 9_999_999_999
+# A customer id (prefix + ULID, whose first character is at most 7) or the same 128 bits as a UUID.
+CUSTOMER_ID_PATTERN = (r"^(cus_[0-7][0-9A-HJKMNP-TV-Z]{25}|"
+                       r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 
 class CreatedRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+    gt: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP)
+    gte: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP)
+    lt: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP)
+    lte: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP)
 
     def bounds(self) -> tuple[int | None, int | None]:
         """Inclusive [low, high] in whole seconds."""
@@ -30,8 +34,8 @@ class ListCustomersParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=10, ge=1, le=100)
-    starting_after: str | None = None
-    ending_before: str | None = None
+    starting_after: str | None = Field(default=None, pattern=CUSTOMER_ID_PATTERN)
+    ending_before: str | None = Field(default=None, pattern=CUSTOMER_ID_PATTERN)
     page: int | None = Field(default=None, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
     email: str | None = Field(default=None, max_length=512)

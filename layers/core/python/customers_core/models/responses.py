@@ -1,0 +1,85 @@
+"""The shapes the API answers with, for the OpenAPI document (handlers build them as dicts)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from customers_core.models.customer import Sentiment, Status
+
+
+class AddressObject(BaseModel):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class CustomerObject(BaseModel):
+    id: str = Field(examples=["cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY"])
+    object: Literal["customer"]
+    livemode: bool
+    email: str | None
+    name: str | None
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    phone: str | None
+    description: str | None
+    image: str | None
+    external_id: str | None
+    address: AddressObject | None
+    status: Status
+    sentiment: Sentiment
+    tags: list[str]
+    notes: str | None
+    custom_fields: dict[str, str | int | float | bool | None]
+    metadata: dict[str, str]
+    wallets: list[dict[str, Any]]
+    created: int
+    updated: int
+
+
+class DeletedCustomer(BaseModel):
+    id: str
+    object: Literal["customer"]
+    deleted: Literal[True]
+
+
+class CustomerList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[CustomerObject]
+    total_count: int | None = None
+
+
+class ItemError(BaseModel):
+    index: int
+    error: ErrorDetail
+
+
+class CustomerBatch(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[CustomerObject]
+    errors: list[ItemError] | None = None
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ItemError.model_rebuild()
+CustomerBatch.model_rebuild()
