@@ -23,8 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from customers_core.logic.customers import READ_CAP
 from local_stack import template
 from local_stack.stack import aws_client
+
+from benchmarks import capacity
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "core" / "python"
@@ -59,7 +62,8 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
             for i in range(requests_per_op):
                 t0 = time.perf_counter()
                 response = session.post(url, json={"email": f"bench{i}@example.com", "name": f"Bench {i}",
-                                                   "metadata": {"i": str(i)}}, timeout=30)
+                                                   "metadata": {"i": str(i)}, "tags": ["vip"] if i % 5 == 0 else [],
+                                                   "status": "inactive" if i % 10 == 0 else "active"}, timeout=30)
                 create_ms.append((time.perf_counter() - t0) * 1000)
                 response.raise_for_status()
                 ids.append(response.json()["id"])
@@ -67,6 +71,23 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
                 t0 = time.perf_counter()
                 session.get(f"{url}/{customer_id}", timeout=30).raise_for_status()
                 retrieve_ms.append((time.perf_counter() - t0) * 1000)
+            timings = {"update": [], "list": [], "list (status=inactive, tag=vip)": [], "delete": []}
+            for customer_id in ids:
+                t0 = time.perf_counter()
+                session.post(f"{url}/{customer_id}", json={"metadata": {"seen": "yes"}}, timeout=30).raise_for_status()
+                timings["update"].append((time.perf_counter() - t0) * 1000)
+            for i in range(requests_per_op):
+                t0 = time.perf_counter()
+                session.get(url, params={"limit": 10, "starting_after": ids[-1 - i]}, timeout=30).raise_for_status()
+                timings["list"].append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                filtered = {"limit": 10, "status": "inactive", "tag": "vip"}
+                session.get(url, params=filtered, timeout=30).raise_for_status()
+                timings["list (status=inactive, tag=vip)"].append((time.perf_counter() - t0) * 1000)
+            for customer_id in ids:
+                t0 = time.perf_counter()
+                session.delete(f"{url}/{customer_id}", timeout=30).raise_for_status()
+                timings["delete"].append((time.perf_counter() - t0) * 1000)
             # The engine's own floor: one GetItem straight to DynamoDB Local, no API in between.
             ddb = aws_client("dynamodb", info["dynamodb_endpoint"])
             getitem_ms = []
@@ -78,7 +99,7 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
     return {"ready_s": ready_s, "n": requests_per_op, "create": create_ms, "retrieve": retrieve_ms,
-            "getitem": getitem_ms}
+            **timings, "getitem": getitem_ms}
 
 
 _IMPORT_SNIPPET = """
@@ -118,7 +139,7 @@ def bench_imports(repeats: int) -> dict[str, list[float]]:
     return results
 
 
-def render(stack: dict, imports: dict[str, list[float]], command: str) -> str:
+def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict, command: str) -> str:
     floor_key = next(k for k in imports if k.startswith("floor"))
     floor = statistics.median(imports[floor_key])
     lines = [
@@ -137,6 +158,10 @@ def render(stack: dict, imports: dict[str, list[float]], command: str) -> str:
     ]
     labels = {"create": "POST /v1/customers (authorizer + 1 transaction)",
               "retrieve": "GET /v1/customers/{id} (authorizer + 1 GetItem)",
+              "update": "POST /v1/customers/{id} (metadata merge: GetItem + 1 transaction)",
+              "list": "GET /v1/customers?limit=10&starting_after=… (1 Query)",
+              "list (status=inactive, tag=vip)": "GET /v1/customers?status=inactive&tag=vip (index Query + BatchGet)",
+              "delete": "DELETE /v1/customers/{id} (GetItem + 1 transaction)",
               "getitem": "floor: one GetItem straight to DynamoDB Local"}
     for op, label in labels.items():
         values = stack[op]
@@ -146,6 +171,15 @@ def render(stack: dict, imports: dict[str, list[float]], command: str) -> str:
     lines += ["", f"Retrieve p50 is {percentile(stack['retrieve'], 50) / floor50:.2f}× the engine's GetItem p50: "
               "the difference is the API layer: HTTP, building the payload-2.0 event, the authorizer (its key "
               "cache warm) and the handler, all in one Python process on 2 cores shared with DynamoDB Local."]
+    lines += ["", "## DynamoDB cost per operation, by account size", "",
+              "Items read and capacity units as DynamoDB Local reports them (`ReturnConsumedCapacity=TOTAL`), "
+              "each operation run once on the middle customer of an account seeded with that many customers "
+              "(10% inactive, 5% angry, 20% tagged vip). Writes are transactions, which DynamoDB charges double.", "",
+              *capacity.render(capacity_results), "",
+              "Every operation but one reads the same items whatever the account's size. The exception is a "
+              "combination of attribute filters (tag and status here): it reads the tag's index partition and "
+              f"filters on status, so the reads depend on how rare the combination is, capped at "
+              f"{READ_CAP} index entries per request (then `has_more` says there may be more)."]
     lines += [
         "",
         "## Cold-start import time of each handler module (fresh Python 3.13 process, median of "
@@ -169,10 +203,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 50_000],
+                        help="account sizes for the cost table")
     args = parser.parse_args()
     stack = bench_stack(args.requests)
+    capacity_results = capacity.run(tuple(args.sizes))
     imports = bench_imports(args.repeats)
-    report = render(stack, imports, "make bench")
+    report = render(stack, imports, capacity_results, "make bench")
     args.out.write_text(report)
     print(report)
     return 0

@@ -76,7 +76,7 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
     return out
 
 
-def _new_item(who: Principal, params: CustomerParams, request: dict[str, str | None]) -> Item:
+def new_customer_item(who: Principal, params: CustomerParams, request: dict[str, str | None]) -> Item:
     at = time.time()
     customer_id = ids.new_id(ids.CUSTOMER, at=at)  # created and the id's time agree: ranges use ids
     now = int(at)
@@ -91,7 +91,7 @@ def _new_item(who: Principal, params: CustomerParams, request: dict[str, str | N
 def create_customer(table: Table, who: Principal, params: CustomerParams,
                     request: dict[str, str | None]) -> dict[str, Any]:
     """Create one customer; 409 when its email (any case) or external_id is already taken."""
-    item = _new_item(who, params, request)
+    item = new_customer_item(who, params, request)
     try:
         dal.write_customer(table, who.tenant, item, None)
     except dal.Taken as exc:
