@@ -105,7 +105,7 @@ def run(sizes: tuple[int, ...]) -> dict[int, dict[str, tuple[int, float]]]:
     results: dict[int, dict[str, tuple[int, float]]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
         port = processes.free_port()
-        proc = processes.start_dynamodb_local(port, Path(data_dir), Path(data_dir) / "ddb.log")
+        proc = processes.start_dynamodb_local(port, Path(data_dir), Path(data_dir) / "ddb.log", in_memory=True)
         try:
             client = aws_client("dynamodb", f"http://127.0.0.1:{port}")
             definition = template.table_definition("bench-capacity")

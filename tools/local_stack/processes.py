@@ -44,8 +44,10 @@ def dynamodb_local_jar() -> Path:
     return jars[-1]
 
 
-def start_dynamodb_local(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """DynamoDB Local with its data under `data_dir` (kept across restarts), telemetry off."""
+def start_dynamodb_local(port: int, data_dir: Path, log_path: Path, *,
+                         in_memory: bool = False) -> subprocess.Popen[bytes]:
+    """DynamoDB Local with its data under `data_dir` (kept across restarts) or, for throw-away data,
+    in memory; telemetry off."""
     java = shutil.which("java")
     if java is None:
         raise RuntimeError("java is not on PATH; DynamoDB Local needs Java 17+ "
@@ -53,7 +55,8 @@ def start_dynamodb_local(port: int, data_dir: Path, log_path: Path) -> subproces
     jar = dynamodb_local_jar()
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx1g",
-           "-jar", str(jar), "-port", str(port), "-dbPath", str(data_dir), "-sharedDb", "-disableTelemetry"]
+           "-jar", str(jar), "-port", str(port), "-sharedDb", "-disableTelemetry",
+           *(["-inMemory"] if in_memory else ["-dbPath", str(data_dir)])]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, cwd=jar.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, proc, 60, "DynamoDB Local")
