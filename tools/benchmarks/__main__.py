@@ -176,10 +176,12 @@ def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict,
               "each operation run once on the middle customer of an account seeded with that many customers "
               "(10% inactive, 5% angry, 20% tagged vip). Writes are transactions, which DynamoDB charges double.", "",
               *capacity.render(capacity_results), "",
-              "Every operation but one reads the same items whatever the account's size. The exception is a "
-              "combination of attribute filters (tag and status here): it reads the tag's index partition and "
-              f"filters on status, so the reads depend on how rare the combination is, capped at "
-              f"{READ_CAP} index entries per request (then `has_more` says there may be more)."]
+              "Items read depend on the page, not on the account's size. Capacity units can still differ by "
+              "a rounding step: a read is charged per 4 KB, and the larger account's ids, names and emails "
+              "are a few bytes longer. A combination of attribute filters (tag and status) reads the tag's "
+              "index entries until the page fills, so its reads depend on how rare the combination is "
+              "(here half the vip customers are inactive), capped at "
+              f"{READ_CAP:,} index entries per request (then `has_more` says there may be more)."]
     lines += [
         "",
         "## Cold-start import time of each handler module (fresh Python 3.13 process, median of "
