@@ -277,3 +277,23 @@ def test_deleted_customers_leave_the_list_and_the_count(table, who):
     listed = _list(table, who, include=["total_count"])
     assert [c["id"] for c in listed["data"]] == [keep] and listed["total_count"] == 1
     assert [c["id"] for c in _list(table, who, tag="t")["data"]] == [keep]
+
+
+def test_single_filter_totals_follow_every_write(table, who):
+    """The counter item's per-value counts agree with the index after creates, updates and deletes."""
+    a = _create(table, who, tags=["vip", "new"], status="inactive")["id"]
+    b = _create(table, who, tags=["vip"])["id"]
+    _create(table, who, sentiment="angry")
+    _update(table, who, b, tags=["new"], status="inactive")
+    logic.delete_customer(table, who, a, REQ)
+
+    def total(**query):
+        return _list(table, who, include=["total_count"], **query)["total_count"]
+
+    def counted(**query):  # the same filter, counted by walking the list
+        return len(_list(table, who, limit=100, **query)["data"])
+
+    for query in ({}, {"tag": "vip"}, {"tag": "new"}, {"status": "inactive"}, {"status": "active"},
+                  {"sentiment": "angry"}, {"sentiment": "neutral"}):
+        assert total(**query) == counted(**query), query
+    assert (total(tag="vip"), total(tag="new"), total(status="inactive")) == (0, 1, 1)

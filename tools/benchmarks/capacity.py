@@ -92,6 +92,7 @@ def _operations(table: Table, who: Principal, ids: list[str], size: int) -> dict
         "list, created[lte]= (a middle second)": listing(limit=10, created={"lte": middle_created}),
         "list, tag=vip & status=inactive": listing(limit=10, tag="vip", status="inactive"),
         "list, include[]=total_count (unfiltered)": listing(limit=10, include=["total_count"]),
+        "list, tag=vip & include[]=total_count": listing(limit=10, tag="vip", include=["total_count"]),
     }
 
 

@@ -58,12 +58,9 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
 
     if old is None:
         add("customer", {"Put": {"Item": serialize(new), "ConditionExpression": "attribute_not_exists(pk)"}})
-        add("count", _count(tenant, +1))
     else:
         add("customer", {"Put": {"Item": serialize(new), "ConditionExpression": "version = :v",
                                  "ExpressionAttributeValues": {":v": {"N": str(old["version"])}}}})
-        if new.get("deleted") and not old.get("deleted"):
-            add("count", _count(tenant, -1))
     for field, marker in UNIQUE_FIELDS.items():
         before, after = _unique_value(field, old), _unique_value(field, new)
         if before == after:
@@ -76,6 +73,9 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
             item = {**marker(tenant, after), "entity": f"{field}_marker", "customer_id": new["id"]}
             add(f"taken:{field}", {"Put": {"Item": serialize(item), "ConditionExpression": "attribute_not_exists(pk)"}})
     old_entries, new_entries = index_entries(tenant, old), index_entries(tenant, new)
+    counts = _count_changes(old, new, old_entries.keys(), new_entries.keys())
+    if counts:
+        add("count", _count(tenant, counts))
     for sort_key in old_entries.keys() - new_entries.keys():
         add("index", {"Delete": {"Key": serialize({"pk": old_entries[sort_key]["pk"], "sk": sort_key})}})
     for sort_key, entry in new_entries.items():
@@ -92,10 +92,25 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
         raise
 
 
-def _count(tenant: str, delta: int) -> dict[str, Any]:
-    return {"Update": {"Key": serialize(keys.customer_counter(tenant)), "UpdateExpression": "ADD #n :d",
-                       "ExpressionAttributeNames": {"#n": "count"},
-                       "ExpressionAttributeValues": {":d": {"N": str(delta)}}}}
+def _live(item: Item | None) -> bool:
+    return item is not None and not item.get("deleted")
+
+
+def _count_changes(old: Item | None, new: Item, before: Any, after: Any) -> dict[str, int]:
+    """What the account's counter item must add: the customer count, and one count per index entry
+    sort key (`IDX#tag#vip` …), so a single-filter total_count is one read."""
+    changes = {"count": int(_live(new)) - int(_live(old))}
+    for sort_key in set(before) ^ set(after):
+        changes[sort_key] = 1 if sort_key in after else -1
+    return {name: delta for name, delta in changes.items() if delta}
+
+
+def _count(tenant: str, changes: dict[str, int]) -> dict[str, Any]:
+    names = {f"#c{i}": name for i, name in enumerate(changes)}
+    values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(changes.values())}
+    return {"Update": {"Key": serialize(keys.customer_counter(tenant)),
+                       "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(changes))),
+                       "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
 
 
 def get_customer(table: Table, tenant: str, customer_id: str) -> Item | None:
@@ -114,6 +129,10 @@ def owner_of(table: Table, tenant: str, field: str, value: str) -> str | None:
     return str(item["customer_id"]) if item else None
 
 
-def count_customers(table: Table, tenant: str) -> int:
+def count_customers(table: Table, tenant: str, attribute: str | None = None, value: str | None = None) -> int:
+    """Live customers of the account, or those with one attribute value (status, sentiment, tag)."""
     item = table.get(keys.customer_counter(tenant))
-    return int(item["count"]) if item else 0
+    if attribute is None:
+        return int(item["count"]) if item else 0
+    sort_key = keys.customer_index_entry(tenant, "-", attribute, str(value))["sk"]
+    return int(item.get(sort_key, 0)) if item else 0

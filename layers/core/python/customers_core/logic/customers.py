@@ -293,16 +293,17 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
 
 def count_matching(table: Table, who: Principal, params: ListCustomersParams, low: int | None,
                    high: int | None) -> int:
-    """total_count: the account's counter when unfiltered (one read); otherwise a COUNT query over
-    the driving index partition (it reads that partition, so it costs what the filter selects)."""
+    """total_count: one read of the account's counter item when unfiltered or filtered by one attribute
+    (status, sentiment or tag); for a combination or a created range, a COUNT query over the driving
+    index partition, which reads that partition (it costs what the filter selects)."""
     if params.email or params.external_id:
         field = "email" if params.email else "external_id"
         owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
         found = dal.get_customers(table, who.tenant, [owner]) if owner else {}
         return sum(1 for i in found.values() if _matches(i, params, low, high))
     driver, filter_expression, names, values = _list_filters(params)
-    if driver is None and low is None and high is None:
-        return dal.count_customers(table, who.tenant)
+    if low is None and high is None and filter_expression is None:  # no filter, or exactly one attribute
+        return dal.count_customers(table, who.tenant, *(driver or (None, None)))
     clauses = [filter_expression] if filter_expression else []
     if low is not None:
         clauses.append("#created >= :low")
