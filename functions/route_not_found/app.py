@@ -15,6 +15,8 @@ from customers_core.observability import logger
 ROUTES: dict[str, tuple[str, ...]] = {
     r"/v1/customers": ("GET", "POST"),
     r"/v1/customers/[^/]+": ("GET", "POST", "PATCH", "PUT", "DELETE"),
+    r"/v1/events": ("GET",),
+    r"/v1/events/[^/]+": ("GET",),
 }
 
 app = create_app({re.compile(f"^{path}$"): methods for path, methods in ROUTES.items()})

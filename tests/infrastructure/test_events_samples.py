@@ -12,6 +12,7 @@ from customers_core import keys
 from customers_core.dal.customers import write_customer
 from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import hash_secret
+from customers_core.logic.events import record_event
 from customers_core.settings import get_settings
 from local_stack import template
 from local_stack.runtime import LambdaContext, handler_of, load_environment
@@ -38,6 +39,8 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
                 "status": "active", "sentiment": "neutral", "tags": [], "custom_fields": {}, "metadata": {},
                 "created": 1795435200, "updated": 1795435200, "version": 1}
     write_customer(table, tenant, customer, None)
+    # The event the stream sample's first record stands for (events/retrieve_event.json names it).
+    record_event(table, json.loads((EVENTS / "stream_fanout.json").read_text())["Records"][0], 30)
     return table
 
 
@@ -55,6 +58,9 @@ EXPECTATIONS = {
     "UpdateCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["name"] == "Ada King",
     "DeleteCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
     "ListCustomersFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["total_count"] == 1,
+    "ListEventsFunction": lambda r: r["statusCode"] == 200
+    and [e["type"] for e in json.loads(r["body"])["data"]] == ["customer.created"],
+    "RetrieveEventFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["object"] == "event",
     "RouteNotFoundFunction": lambda r: r["statusCode"] == 404
     and json.loads(r["body"])["error"]["code"] == "route_not_found",
 }

@@ -34,7 +34,7 @@ _ERROR_DESCRIPTIONS = {
     400: "Invalid request: a parameter is missing, unknown or invalid (`param` names it)",
     401: "No API key, or an invalid or revoked one",
     403: "The API key lacks the scope this operation needs",
-    404: "No such customer in this account and mode",
+    404: "No such object in this account and mode",
     409: "A unique value (email, external_id) is already taken",
     413: "The body is larger than 1 MiB",
     415: "The Content-Type is neither JSON nor form-encoded",

@@ -86,3 +86,13 @@ def events_partition(tenant_prefix: str) -> str:
 
 def event_list_index(tenant_prefix: str, event_id: str) -> Key:
     return {"gsi1pk": events_partition(tenant_prefix), "gsi1sk": event_id}
+
+
+def events_of_type_partition(tenant_prefix: str, event_type: str) -> str:
+    return f"{tenant_prefix}#EVTTYPE#{event_type}"
+
+
+def event_type_entry(tenant_prefix: str, event_id: str, event_type: str) -> Key:
+    """A copy of the event in its collection, listed under its type (events never change)."""
+    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "TYPE",
+            "gsi1pk": events_of_type_partition(tenant_prefix, event_type), "gsi1sk": event_id}

@@ -1,19 +1,29 @@
-"""Event items, written by the stream fan-out only."""
+"""Event items, written by the stream fan-out only, read by the events API."""
 
 from __future__ import annotations
 
 from customers_core import keys
-from customers_core.dal.table import Item, Table
+from customers_core.dal.table import Item, Table, TransactionCanceled, serialize
 
 
-def put_event_once(table: Table, item: Item) -> bool:
-    """Write an event unless it exists (ids derive from the stream record). True if written."""
-    client = table.client
+def put_event_once(table: Table, item: Item, tenant: str) -> bool:
+    """Write an event and its by-type copy unless the event exists (ids derive from the stream
+    record, so a re-delivered record finds it). True if written."""
+    copy = {**item, **keys.event_type_entry(tenant, item["id"], item["type"])}
     try:
-        table.put(item, condition="attribute_not_exists(pk)")
-    except client.exceptions.ConditionalCheckFailedException:
-        return False
+        table.transact_write([
+            {"Put": {"Item": serialize(item), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": serialize(copy), "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+    except TransactionCanceled as exc:
+        if "ConditionalCheckFailed" in exc.reasons:
+            return False
+        raise
     return True
+
+
+def get_event(table: Table, tenant: str, event_id: str) -> Item | None:
+    return table.get(keys.event(tenant, event_id))
 
 
 def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:

@@ -15,6 +15,7 @@ from customers_core.dal import customers as dal
 from customers_core.dal.table import Item, Table
 from customers_core.errors import ApiError, Conflict, InternalError, InvalidRequest, ResourceMissing
 from customers_core.http import validation_error
+from customers_core.logic.paging import key_range, parse_cursor
 from customers_core.models.customer import ADDRESS_FIELDS, SCALAR_FIELDS, Address, CustomerParams, customer_object
 from customers_core.models.fields import merge_metadata
 from customers_core.models.listing import MAX_OFFSET, ListCustomersParams
@@ -234,24 +235,17 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     external_id filter is a marker lookup; attribute filters query their own index partition; a
     created range is a sort-key range (ids sort by time). Combined attribute filters evaluate at most
     READ_CAP index items per request (has_more then says there may be more)."""
-    if params.starting_after and params.ending_before:
-        raise InvalidRequest("starting_after and ending_before cannot be used together.", param="ending_before")
+    cursor, forward = parse_cursor(ids.CUSTOMER, params.starting_after, params.ending_before)
     if params.page is not None and (params.starting_after or params.ending_before):
         raise InvalidRequest("page cannot be combined with starting_after or ending_before.", param="page")
     if params.page is not None and params.page * params.page_size > MAX_OFFSET:
         raise InvalidRequest(f"page × page_size must be at most {MAX_OFFSET}.", param="page")
-    cursor_param = "starting_after" if params.starting_after else "ending_before"
-    cursor_raw = params.starting_after or params.ending_before
-    cursor = ids.parse_id(ids.CUSTOMER, cursor_raw) if cursor_raw else None
-    if cursor_raw and cursor is None:
-        raise InvalidRequest(f"Invalid {cursor_param}: not a customer id.", param=cursor_param)
     low, high = params.created.bounds() if params.created else (None, None)
     if low is not None and high is not None and low > high:  # an empty range: nothing to read
         empty: dict[str, Any] = {"object": "list", "url": "/v1/customers", "has_more": False, "data": []}
         return {**empty, "total_count": 0} if params.include and "total_count" in params.include else empty
     take = params.page_size if params.page is not None else params.limit
     skip = (params.page - 1) * params.page_size if params.page is not None else 0
-    forward = bool(params.ending_before)
 
     exhausted = True
     if params.email or params.external_id:
@@ -265,12 +259,7 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     else:
         driver, filter_expression, names, values = _list_filters(params)
         partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
-        lower = ids.id_bound(ids.CUSTOMER, low, upper=False) if low is not None else None
-        upper = ids.id_bound(ids.CUSTOMER, high, upper=True) if high is not None else None
-        if cursor and not forward:
-            upper = min(upper, cursor) if upper else cursor
-        if cursor and forward:
-            lower = max(lower, cursor) if lower else cursor
+        lower, upper = key_range(ids.CUSTOMER, cursor, forward, low, high)
         found_items, exhausted = table.query_range(
             index="gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
             filter_expression=filter_expression, names=names, values=values,

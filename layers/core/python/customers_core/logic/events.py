@@ -7,9 +7,13 @@ import json
 from typing import Any
 
 from customers_core import ids, keys
+from customers_core.auth import Principal
 from customers_core.dal import events as dal
 from customers_core.dal.table import Table, deserialize
+from customers_core.errors import ResourceMissing
+from customers_core.logic.paging import key_range, parse_cursor
 from customers_core.models.customer import customer_object
+from customers_core.models.listing import ListEventsParams
 from customers_core.settings import API_VERSION
 
 # Fields whose change alone is bookkeeping, not a change a subscriber cares about.
@@ -65,8 +69,39 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int) -> s
     item = event_for_record(record, retention_days)
     if item is None:
         return None
-    dal.put_event_once(table, item)
+    dal.put_event_once(table, item, keys.tenant(item["account_id"], bool(item["livemode"])))
     return str(item["id"])
+
+
+EVENT_TYPES = ("customer.created", "customer.updated", "customer.deleted")
+
+
+def retrieve_event(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
+    event_id = ids.parse_id(ids.EVENT, raw_id)
+    item = dal.get_event(table, who.tenant, event_id) if event_id else None
+    if item is None:
+        raise ResourceMissing(f"No such event: '{raw_id[:100]}'", param="id")
+    return event_object(item)
+
+
+def list_events(table: Table, who: Principal, params: ListEventsParams) -> dict[str, Any]:
+    """Newest first, by cursor, optionally of one type and a created range: one Query of the type's
+    (or the account's) event partition, reading the page plus one."""
+    cursor, forward = parse_cursor(ids.EVENT, params.starting_after, params.ending_before)
+    low, high = params.created.bounds() if params.created else (None, None)
+    body: dict[str, Any] = {"object": "list", "url": "/v1/events", "has_more": False, "data": []}
+    if low is not None and high is not None and low > high:
+        return body
+    lower, upper = key_range(ids.EVENT, cursor, forward, low, high)
+    partition = (keys.events_of_type_partition(who.tenant, params.type) if params.type
+                 else keys.events_partition(who.tenant))
+    found, _ = table.query_range(index="gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
+                                 want=params.limit + 1 + (1 if cursor else 0), read_cap=params.limit + 2)
+    items = [i for i in found if i["gsi1sk"] != cursor]
+    page = items[:params.limit]
+    if forward:
+        page.reverse()
+    return {**body, "has_more": len(items) > params.limit, "data": [event_object(i) for i in page]}
 
 
 def event_object(item: dict[str, Any]) -> dict[str, Any]:

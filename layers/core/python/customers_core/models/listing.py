@@ -30,6 +30,25 @@ class CreatedRange(BaseModel):
         return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
+EVENT_ID_PATTERN = (r"^(evt_[0-7][0-9A-HJKMNP-TV-Z]{25}|"
+                    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+
+
+class ListEventsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=10, ge=1, le=100)
+    starting_after: str | None = Field(default=None, pattern=EVENT_ID_PATTERN)
+    ending_before: str | None = Field(default=None, pattern=EVENT_ID_PATTERN)
+    type: Literal["customer.created", "customer.updated", "customer.deleted"] | None = None
+    created: CreatedRange | None = None
+    expand: list[str] | None = None
+
+    _created = field_validator("created", mode="before")(lambda v: {"gte": v, "lte": v}
+                                                          if isinstance(v, str | int) else v)
+    _expand = field_validator("expand", mode="before")(lambda v: [v] if isinstance(v, str) else v)
+
+
 class ListCustomersParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -70,6 +70,35 @@ class CustomerBatch(BaseModel):
     errors: list[ItemError] | None = None
 
 
+class EventData(BaseModel):
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+
+
+class EventRequest(BaseModel):
+    id: str | None
+    idempotency_key: str | None
+
+
+class EventObject(BaseModel):
+    id: str = Field(examples=["evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY"])
+    object: Literal["event"]
+    type: Literal["customer.created", "customer.updated", "customer.deleted"]
+    livemode: bool
+    created: int
+    api_version: str
+    data: EventData
+    request: EventRequest
+    pending_webhooks: int
+
+
+class EventList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[EventObject]
+
+
 class ErrorDetail(BaseModel):
     type: str
     code: str

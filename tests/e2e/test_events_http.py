@@ -1,0 +1,47 @@
+"""The events API over HTTP: a customer's create, update and delete arrive as events, readable with
+events:read and with nothing else."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+def _get(stack, key, path, **params):
+    response = requests.get(f"{stack['api_url']}{path}", headers={"x-api-key": key}, params=params, timeout=10)
+    return response.status_code, response.json()
+
+
+def test_customer_changes_are_listed_as_events(stack, new_account):
+    key = new_account("test")
+    url = f"{stack['api_url']}/v1/customers"
+    created = requests.post(url, headers={"x-api-key": key}, json={"name": "Ev"}, timeout=10)
+    customer_id = created.json()["id"]
+    updated = requests.post(f"{url}/{customer_id}", headers={"x-api-key": key, "Idempotency-Key": "k-1"},
+                            json={"name": "Ev2"}, timeout=10)
+    requests.delete(f"{url}/{customer_id}", headers={"x-api-key": key}, timeout=10)
+
+    deadline, events = time.monotonic() + 5, []
+    while len(events) < 3 and time.monotonic() < deadline:
+        events = _get(stack, key, "/v1/events", limit=10)[1]["data"]
+        time.sleep(0.1)
+    assert [e["type"] for e in events] == ["customer.deleted", "customer.updated", "customer.created"]
+    assert events[1]["data"]["previous_attributes"] == {"name": "Ev"}
+    assert events[1]["request"] == {"id": updated.headers["Request-Id"], "idempotency_key": "k-1"}
+    assert events[2]["request"]["id"] == created.headers["Request-Id"]
+    assert _get(stack, key, f"/v1/events/{events[0]['id']}") == (200, events[0])
+    only_updates = _get(stack, key, "/v1/events", type="customer.updated")[1]["data"]
+    assert [e["id"] for e in only_updates] == [events[1]["id"]]
+
+
+def test_events_need_the_events_read_scope_and_stay_in_their_account(stack, new_account):
+    key = new_account("test")
+    requests.post(f"{stack['api_url']}/v1/customers", headers={"x-api-key": key}, json={}, timeout=10)
+    status, body = _get(stack, new_account("test", "customers:read"), "/v1/events")
+    assert status == 403 and "events:read" in body["error"]["message"]
+    time.sleep(1)
+    mine = _get(stack, key, "/v1/events")[1]["data"]
+    assert mine
+    status, body = _get(stack, stack["secret_key"], f"/v1/events/{mine[0]['id']}")
+    assert status == 404 and body["error"]["code"] == "resource_missing"
