@@ -30,6 +30,16 @@ class CreatedRange(BaseModel):
         return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
+def exact_second(value: Any) -> Any:
+    """`created=<ts>` means exactly that second."""
+    return {"gte": value, "lte": value} if isinstance(value, str | int) else value
+
+
+def listify(value: Any) -> Any:
+    """`include=total_count` (no brackets) means a one-item list."""
+    return [value] if isinstance(value, str) else value
+
+
 EVENT_ID_PATTERN = (r"^(evt_[0-7][0-9A-HJKMNP-TV-Z]{25}|"
                     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
@@ -44,9 +54,8 @@ class ListEventsParams(BaseModel):
     created: CreatedRange | None = None
     expand: list[str] | None = None
 
-    _created = field_validator("created", mode="before")(lambda v: {"gte": v, "lte": v}
-                                                          if isinstance(v, str | int) else v)
-    _expand = field_validator("expand", mode="before")(lambda v: [v] if isinstance(v, str) else v)
+    _created = field_validator("created", mode="before")(exact_second)
+    _expand = field_validator("expand", mode="before")(listify)
 
 
 class ListCustomersParams(BaseModel):
@@ -66,15 +75,5 @@ class ListCustomersParams(BaseModel):
     include: list[Literal["total_count"]] | None = None
     expand: list[str] | None = None
 
-    @field_validator("created", mode="before")
-    @classmethod
-    def _created(cls, value: Any) -> Any:
-        """`created=<ts>` means exactly that second."""
-        if isinstance(value, str | int):
-            return {"gte": value, "lte": value}
-        return value
-
-    @field_validator("include", "expand", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    _created = field_validator("created", mode="before")(exact_second)
+    _listify = field_validator("include", "expand", mode="before")(listify)
