@@ -84,7 +84,8 @@ def new_customer_item(who: Principal, params: CustomerParams, request: dict[str,
     base: Item = {
         **keys.customer(who.tenant, customer_id), **keys.customer_list_index(who.tenant, customer_id),
         "entity": "customer", "id": customer_id, "account_id": who.account_id, "livemode": who.livemode,
-        "created": now, "updated": now, "version": 1, **{k: v for k, v in request.items() if v},
+        "created": now, "updated": now, "version": 1, "written_ms": int(at * 1000),
+        **{k: v for k, v in request.items() if v},
     }
     return _apply(base, params, creating=True)
 
@@ -160,6 +161,8 @@ def _change(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
         new = change(old)
         new["version"] = int(old["version"]) + 1
         new["updated"] = max(int(time.time()), int(old.get("updated", 0)))
+        # Strictly increasing per customer: its events sort in the order its changes happened.
+        new["written_ms"] = max(int(time.time() * 1000), int(old.get("written_ms", 0)) + 1)
         try:
             dal.write_customer(table, who.tenant, new, old)
         except dal.Taken as exc:

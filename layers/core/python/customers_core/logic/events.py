@@ -45,7 +45,10 @@ def event_for_record(record: dict[str, Any], retention_days: int) -> dict[str, A
             event_type = "customer.updated"
     else:
         return None  # REMOVE (TTL or clean-up of a tombstone) is not a customer change
-    created_ms = int(float(change.get("ApproximateCreationDateTime") or current.get("updated") or 0) * 1000)
+    # The write's own millisecond stamp orders events; the stream's time is whole seconds only.
+    written_ms = (new or {}).get("written_ms")
+    created_ms = int(written_ms) if written_ms else \
+        int(float(change.get("ApproximateCreationDateTime") or current.get("updated") or 0) * 1000)
     event_id = ids.derived_id(ids.EVENT, created_ms, str(record.get("eventID", "")))
     tenant = keys.tenant(current["account_id"], bool(current.get("livemode")))
     body: dict[str, Any] = {
