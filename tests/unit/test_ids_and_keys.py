@@ -39,3 +39,9 @@ def test_test_and_live_modes_never_share_a_partition():
 def test_email_markers_are_case_insensitive():
     t = keys.tenant("acct_1", False)
     assert keys.email_marker(t, "Ada@Example.COM") == keys.email_marker(t, "ada@example.com")
+
+
+def test_ids_made_in_one_millisecond_still_increase():
+    made = [ids.new_id("cus", at=1_700_000_000.123) for _ in range(50)]
+    assert made == sorted(made) and len(set(made)) == 50
+    assert {ULID.from_str(m[4:]).milliseconds for m in made} == {1_700_000_000_123}

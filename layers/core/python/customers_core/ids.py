@@ -4,6 +4,7 @@ accepted on input; output always uses the prefixed form."""
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 
 from ulid import ULID
@@ -15,9 +16,21 @@ API_KEY = "key"
 REQUEST = "req"
 
 
+_last = 0
+_lock = threading.Lock()
+
+
 def new_id(prefix: str, at: float | None = None) -> str:
-    """A new id; `at` (Unix seconds) fixes its time part, so an id and its `created` never disagree."""
-    return f"{prefix}_{ULID() if at is None else ULID.from_timestamp(float(at))}"  # float: seconds, not ms
+    """A new id; `at` (Unix seconds) fixes its time part, so an id and its `created` never disagree.
+    Ids made by one process are strictly increasing, also within one millisecond (monotonic ULIDs),
+    so "newest first" holds for everything one execution environment creates."""
+    global _last  # noqa: PLW0603 — the process's last id, as the ULID spec's monotonic mode keeps it
+    candidate = int.from_bytes((ULID() if at is None else ULID.from_timestamp(float(at))).bytes, "big")
+    with _lock:
+        if candidate >> 80 == _last >> 80 and candidate <= _last:  # same millisecond: count up
+            candidate = _last + 1
+        _last = max(_last, candidate)
+    return f"{prefix}_{ULID.from_bytes(candidate.to_bytes(16, 'big'))}"
 
 
 def parse_id(prefix: str, raw: str) -> str | None:
