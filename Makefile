@@ -11,6 +11,8 @@ SAM := .venv-sam/bin/sam
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# `make run WEBHOOK_RETRY_SCHEDULE=0,2,5` (or the same in the environment) reaches the local stack.
+export WEBHOOK_RETRY_SCHEDULE
 
 .PHONY: help check-python install openapi run test test-unit test-integration test-e2e test-infra lint bench build validate clean
 

@@ -62,14 +62,22 @@ def lambda_context() -> LambdaContext:
 @pytest.fixture
 def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto in-process, with no real endpoint or profile able to leak in; settings re-read."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_KMS",
+                 "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    get_settings.cache_clear()
-    get_table.cache_clear()
+    clear_caches()
     with mock_aws():
         yield
-    get_settings.cache_clear()
-    get_table.cache_clear()
+    clear_caches()
+
+
+def clear_caches() -> None:
+    """Settings and AWS clients are made once per process; a test that changes either starts afresh."""
+    from customers_core import queues, secretbox
+
+    for cached in (get_settings, get_table, secretbox._kms, queues.sqs):
+        cached.cache_clear()
+    secretbox._cache.clear()

@@ -17,6 +17,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     r"/v1/customers/[^/]+": ("GET", "POST", "PATCH", "PUT", "DELETE"),
     r"/v1/events": ("GET",),
     r"/v1/events/[^/]+": ("GET",),
+    r"/v1/events/[^/]+/retry": ("POST",),
+    r"/v1/webhook_endpoints": ("GET", "POST"),
+    r"/v1/webhook_endpoints/[^/]+": ("GET", "POST", "PATCH", "DELETE"),
 }
 
 app = create_app({re.compile(f"^{path}$"): methods for path, methods in ROUTES.items()})

@@ -18,6 +18,11 @@ from local_stack.stack import aws_client
 
 from tests.conftest import ROOT
 
+# Webhook retries in seconds, not hours: twelve attempts a second apart. With an endpoint failing 30%
+# of the time at random, an event is dead-lettered with probability 0.3^12 ≈ 5e-7 (the contract's
+# default schedule has 8 attempts).
+RETRY_SCHEDULE = ",".join(["0"] + ["1"] * 11)
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
@@ -25,7 +30,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     log = (data_dir / "stack.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(data_dir),
                              "--quiet"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "LOG_LEVEL": "WARNING"}, start_new_session=True)
+                            env={**os.environ, "LOG_LEVEL": "WARNING", "WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE},
+                            start_new_session=True)
     stack_file = data_dir / "stack.json"
     deadline = time.monotonic() + 90
     while not stack_file.exists():

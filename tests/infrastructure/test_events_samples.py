@@ -8,11 +8,13 @@ import os
 
 import boto3
 import pytest
-from customers_core import keys
+from customers_core import keys, netguard, queues, secretbox
+from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.customers import write_customer
 from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import hash_secret
 from customers_core.logic.events import record_event
+from customers_core.logic.webhooks import secret_context
 from customers_core.settings import get_settings
 from local_stack import template
 from local_stack.runtime import LambdaContext, handler_of, load_environment
@@ -22,6 +24,14 @@ from tests.conftest import EVENTS
 SAMPLE_ACCOUNT = "acct_01JSAMPLE0000000000000000A"
 SAMPLE_SECRET = "sk_test_SAMPLEsampleSAMPLEsampleSAMPLEsample0000"
 SAMPLE_CUSTOMER = "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY"
+SAMPLE_ENDPOINT = "we_01JSAMP1E000000000000000WE"
+posted: list[dict] = []
+
+
+def _fake_post(target, body, headers, timeout):
+    """No network here: the delivery sample's POST is recorded and answered 200."""
+    posted.append({"host": target.host, "headers": headers, "body": body})
+    return netguard.Response(200, 1.0)
 
 
 @pytest.fixture
@@ -39,6 +49,22 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
                 "status": "active", "sentiment": "neutral", "tags": [], "custom_fields": {}, "metadata": {},
                 "created": 1795435200, "updated": 1795435200, "version": 1}
     write_customer(table, tenant, customer, None)
+    # Webhooks: a KMS key, the delivery queues, and one endpoint that the sample event goes to.
+    monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
+    for name, var in (("deliveries", "WEBHOOK_QUEUE_URL"), ("dead-letters", "WEBHOOK_DEAD_LETTER_QUEUE_URL")):
+        monkeypatch.setenv(var, boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"])
+    get_settings.cache_clear()
+    secretbox._kms.cache_clear()
+    queues.sqs.cache_clear()
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.215.14"])  # a public address
+    monkeypatch.setattr(netguard, "post", _fake_post)
+    posted.clear()
+    endpoint = {**keys.webhook_endpoint(tenant, SAMPLE_ENDPOINT), "entity": "webhook_endpoint",
+                "id": SAMPLE_ENDPOINT, "account_id": SAMPLE_ACCOUNT, "livemode": False,
+                "url": "https://hooks.example.com/customers", "enabled_events": ["*"], "status": "enabled",
+                "created": 1795435200, "version": 1, "metadata": {}}
+    endpoint["secret_ciphertext"] = secretbox.seal("whsec_" + "A" * 43 + "=", secret_context(endpoint))
+    webhooks_dal.put_endpoint(table, endpoint, version=None)
     # The event the stream sample's first record stands for (events/retrieve_event.json names it).
     record_event(table, json.loads((EVENTS / "stream_fanout.json").read_text())["Records"][0], 30)
     return table
@@ -61,6 +87,18 @@ EXPECTATIONS = {
     "ListEventsFunction": lambda r: r["statusCode"] == 200
     and [e["type"] for e in json.loads(r["body"])["data"]] == ["customer.created"],
     "RetrieveEventFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["object"] == "event",
+    "CreateWebhookEndpointFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["secret"].startswith("whsec_"),
+    "ListWebhookEndpointsFunction": lambda r: r["statusCode"] == 200
+    and [e["id"] for e in json.loads(r["body"])["data"]] == [SAMPLE_ENDPOINT],
+    "RetrieveWebhookEndpointFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["id"] == SAMPLE_ENDPOINT and "secret" not in json.loads(r["body"]),
+    "UpdateWebhookEndpointFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["enabled_events"] == ["*"],
+    "DeleteWebhookEndpointFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
+    "RetryEventFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["pending_webhooks"] == 1,
+    "WebhookDeliveryFunction": lambda r: r == {"batchItemFailures": []} and len(posted) == 1
+    and posted[0]["headers"]["Stripe-Signature"].startswith("t=") and posted[0]["host"] == "hooks.example.com",
     "RouteNotFoundFunction": lambda r: r["statusCode"] == 404
     and json.loads(r["body"])["error"]["code"] == "route_not_found",
 }

@@ -77,3 +77,22 @@ def test_the_default_routes_method_table_matches_the_template():
             if route.path != "$default":
                 declared.setdefault(re.sub(r"\{\w+\}", "[^/]+", route.path), set()).add(route.method)
     assert {path: set(methods) for path, methods in module.ROUTES.items()} == declared
+
+
+def test_only_the_local_stack_may_allow_http_webhooks():
+    """The flag that admits http://127.0.0.1 endpoints is set by the local stack alone, never deployed."""
+    assert "WEBHOOK_ALLOW_LOCAL_HTTP" not in (ROOT / "template.yaml").read_text()
+    assert "WEBHOOK_ALLOW_LOCAL_HTTP" not in (ROOT / "samconfig.toml").read_text()
+
+
+def test_only_create_encrypts_and_only_delivery_decrypts_webhook_secrets():
+    kms_actions: dict[str, set[str]] = {}
+    for logical_id, resource in template.resources("AWS::Serverless::Function").items():
+        for policy in resource["Properties"].get("Policies") or []:
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                for action in actions:
+                    if action.startswith("kms:"):
+                        kms_actions.setdefault(logical_id, set()).add(action)
+    assert kms_actions == {"CreateWebhookEndpointFunction": {"kms:Encrypt"},
+                           "WebhookDeliveryFunction": {"kms:Decrypt"}}

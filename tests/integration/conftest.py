@@ -51,3 +51,38 @@ def table(ddb_client, monkeypatch: pytest.MonkeyPatch, dynamodb_local: str) -> T
     ddb_client.create_table(**template.table_definition(name))
     monkeypatch.setenv("TABLE_NAME", name)
     return Table(name, ddb_client)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server (SQS and KMS) as the local stack runs it, on a free port."""
+    data_dir: Path = tmp_path_factory.mktemp("moto")
+    port = processes.free_port()
+    proc = processes.start_moto_server(port, data_dir / "moto.log", data_dir / "kms-key.json")
+    yield f"http://127.0.0.1:{port}"
+    processes.stop(proc)
+
+
+@pytest.fixture
+def webhook_aws(table: Table, dynamodb_local: str, moto_server: str,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The functions' AWS environment over DynamoDB Local and moto's server: a fresh KMS key and a
+    delivery queue, dead-letter queue and stream failure queue of their own; local receivers allowed."""
+    from tests.conftest import clear_caches
+
+    n = next(_n)
+    sqs, kms = _client("sqs", moto_server), _client("kms", moto_server)
+    env = {
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local, "AWS_ENDPOINT_URL_SQS": moto_server,
+        "AWS_ENDPOINT_URL_KMS": moto_server, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1", "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
+        "WEBHOOK_KEY_ID": kms.create_key()["KeyMetadata"]["KeyId"],
+        "WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName=f"deliveries-{n}")["QueueUrl"],
+        "WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName=f"dead-letters-{n}")["QueueUrl"],
+        "STREAM_FAILURE_QUEUE_URL": sqs.create_queue(QueueName=f"stream-failures-{n}")["QueueUrl"],
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    clear_caches()
+    yield env
+    clear_caches()

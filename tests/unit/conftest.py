@@ -40,3 +40,18 @@ def account(table: Table) -> dict:
     key = api_keys.create_key(table, acct["id"], "test")
     return {"account_id": acct["id"], "livemode": False, "scopes": " ".join(api_keys.SCOPES),
             "key_id": key["id"], "secret": key["secret"]}
+
+
+@pytest.fixture
+def webhooks_env(table: Table, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A KMS key and the delivery queues in moto, named by the functions' environment variables."""
+    from tests.conftest import clear_caches
+
+    sqs = boto3.client("sqs")
+    env = {"WEBHOOK_KEY_ID": boto3.client("kms").create_key()["KeyMetadata"]["KeyId"],
+           "WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName="deliveries")["QueueUrl"],
+           "WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="dead-letters")["QueueUrl"]}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    clear_caches()
+    return env

@@ -13,18 +13,22 @@ import json
 import sys
 from typing import Any
 
-from customers_core.models.listing import ListCustomersParams
+from customers_core.models.listing import ListCustomersParams, ListEventsParams
+from customers_core.models.webhooks import ListWebhookEndpointsParams
+from pydantic import BaseModel
 
 from local_stack import template
 from local_stack.runtime import load_environment
 
 SPEC_PATH = template.ROOT / "docs" / "openapi.json"
 FORM = "application/x-www-form-urlencoded"
+LIST_PARAMETERS: dict[str, type[BaseModel]] = {"/v1/customers": ListCustomersParams, "/v1/events": ListEventsParams,
+                                               "/v1/webhook_endpoints": ListWebhookEndpointsParams}
 
 
-def _list_parameters() -> list[dict[str, Any]]:
-    """ListCustomersParams as query parameters, with its nested ones in bracket notation."""
-    schema = ListCustomersParams.model_json_schema()
+def _list_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A list endpoint's parameters model as query parameters, nested ones in bracket notation."""
+    schema = model.model_json_schema()
     params = []
     for name, prop in schema["properties"].items():
         if name == "created":
@@ -72,13 +76,17 @@ def build() -> dict[str, Any]:
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is not None:
                 body["schema"] = _without_null(body["schema"])
-                operation["requestBody"]["content"][FORM] = {"schema": {"$ref": "#/components/schemas/CustomerForm"}}
+            if body is not None:
+                params = body["schema"].get("$ref", "").rsplit("/", 1)[-1] or "CustomerParams"
+                form = params.replace("Params", "Form")
+                operation["requestBody"]["content"][FORM] = {"schema": {"$ref": f"#/components/schemas/{form}"}}
                 operation["requestBody"]["required"] = False
-            if path == "/v1/customers" and method == "get":
-                operation["parameters"] = _list_parameters()
-            if operation["operationId"].startswith("update_"):  # one function serves three methods
-                operation["operationId"] = "updateCustomer" + ("" if method == "post" else method.capitalize())
-    spec["components"]["schemas"]["CustomerForm"] = _form_schema(spec["components"]["schemas"]["CustomerParams"])
+                spec["components"]["schemas"][form] = _form_schema(spec["components"]["schemas"][params])
+            if method == "get" and path in LIST_PARAMETERS:
+                operation["parameters"] = _list_parameters(LIST_PARAMETERS[path])
+            if operation["operationId"].startswith("update_"):  # one function serves several methods
+                resource = "Customer" if path.startswith("/v1/customers") else "WebhookEndpoint"
+                operation["operationId"] = f"update{resource}" + ("" if method == "post" else method.capitalize())
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         spec["components"]["schemas"].pop(name, None)
     return spec

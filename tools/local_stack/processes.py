@@ -1,5 +1,5 @@
 """Child processes of the local stack: DynamoDB Local (the jar from the npm package, run with the
-machine's Java) and moto's server for SQS. Each binds 127.0.0.1 only."""
+machine's Java) and moto's server for SQS and KMS. Each binds 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -63,8 +63,9 @@ def start_dynamodb_local(port: int, data_dir: Path, log_path: Path, *,
     return proc
 
 
-def start_moto_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+def start_moto_server(port: int, log_path: Path, kms_key_file: Path) -> subprocess.Popen[bytes]:
+    """moto's server for SQS and KMS, with the local KMS key kept in `kms_key_file` (see moto_main)."""
+    cmd = [sys.executable, "-m", "local_stack.moto_main", "--port", str(port), "--kms-key-file", str(kms_key_file)]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, proc, 60, "moto server")

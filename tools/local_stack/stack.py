@@ -19,6 +19,7 @@ from customers_core.logic import api_keys
 from local_stack import processes, template
 from local_stack.http_api import HttpApi, serve
 from local_stack.runtime import FunctionPool
+from local_stack.sqs_poller import QueuePoller
 from local_stack.stream_poller import StreamPoller
 
 log = logging.getLogger("local_stack")
@@ -53,14 +54,26 @@ def ensure_table(ddb: Any, name: str) -> None:
 
 
 def ensure_queues(sqs: Any) -> dict[str, str]:
-    """The template's queues in moto; returns logical id → queue URL."""
+    """The template's queues in moto, with their redrive policies; returns logical id → queue URL."""
     urls = {}
-    for logical_id, props in template.queues().items():
+    queues = template.queues()
+    for logical_id, props in queues.items():
         name = f"{TABLE_NAME}-{logical_id}"
         attributes = {k: str(v) for k, v in props.items()
                       if k in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds")}
         urls[logical_id] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    for logical_id, props in queues.items():
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = urls[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            policy = {"deadLetterTargetArn": arn, "maxReceiveCount": int(redrive["maxReceiveCount"])}
+            sqs.set_queue_attributes(QueueUrl=urls[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)})
     return urls
+
+
+def local_kms_key(kms_key_file: Path) -> str:
+    return str(json.loads(kms_key_file.read_text())["id"])
 
 
 def ensure_local_key(table: Table, previous: dict[str, Any]) -> tuple[str, str]:
@@ -83,6 +96,7 @@ class LocalStack:
     info: dict[str, Any] = field(default_factory=dict)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _pollers: list[StreamPoller] = field(default_factory=list)
+    _queue_pollers: list[QueuePoller] = field(default_factory=list)
     _server: Any = None
 
     def start(self) -> dict[str, Any]:
@@ -91,7 +105,8 @@ class LocalStack:
         logs.mkdir(exist_ok=True)
         ddb_port, sqs_port = processes.free_port(), processes.free_port()
         self._procs.append(processes.start_dynamodb_local(ddb_port, self.data_dir / "dynamodb", logs / "dynamodb.log"))
-        self._procs.append(processes.start_moto_server(sqs_port, logs / "sqs.log"))
+        kms_key_file = self.data_dir / "kms-local-key.json"
+        self._procs.append(processes.start_moto_server(sqs_port, logs / "moto.log", kms_key_file))
         ddb_url, sqs_url = f"http://127.0.0.1:{ddb_port}", f"http://127.0.0.1:{sqs_port}"
 
         ddb, sqs, streams = aws_client("dynamodb", ddb_url), aws_client("sqs", sqs_url), \
@@ -99,13 +114,23 @@ class LocalStack:
         ensure_table(ddb, TABLE_NAME)
         queue_urls = ensure_queues(sqs)
 
-        # The functions' environment: the template's Globals, with Refs resolved to local things.
-        refs = {"Stage": STAGE, "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
-                template.table_logical_id(): TABLE_NAME, **queue_urls}
+        functions = template.functions()
+        # The functions' environment: the template's Globals and each function's own variables (one
+        # process runs them all, so they share one environment), with Refs resolved to local things.
+        refs = {**template.parameter_defaults(), "Stage": STAGE, "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
+                template.table_logical_id(): TABLE_NAME, **queue_urls,
+                **dict.fromkeys(template.kms_keys(), local_kms_key(kms_key_file))}
+        if os.environ.get("WEBHOOK_RETRY_SCHEDULE"):  # `make run` passes it through, e.g. "0,1,1,1"
+            refs["WebhookRetrySchedule"] = os.environ["WEBHOOK_RETRY_SCHEDULE"]
         env = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-               "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "AWS_ENDPOINT_URL_SQS": sqs_url,
-               **template.global_environment(refs), **self.environment}
+               "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "AWS_ENDPOINT_URL_SQS": sqs_url, "AWS_ENDPOINT_URL_KMS": sqs_url,
+               **template.global_environment(refs),
+               **{k: v for fn in functions.values() for k, v in template.resolve_environment(fn.environment,
+                                                                                             refs).items()},
+               # The local stack alone lets webhook endpoints be http://127.0.0.1 (local receivers).
+               "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
+               **self.environment}
         os.environ.update(env)
 
         table = Table(TABLE_NAME, ddb)
@@ -113,7 +138,6 @@ class LocalStack:
         previous = json.loads(stack_file.read_text()) if stack_file.exists() else {}
         account_id, secret = ensure_local_key(table, previous)
 
-        functions = template.functions()
         pools = {name: FunctionPool(fn) for name, fn in functions.items()}
         routes = [route for fn in functions.values() for route in fn.routes]
         api = HttpApi(routes, pools, pools[template.authorizer_function()], extra=self._documents())
@@ -126,6 +150,11 @@ class LocalStack:
                                       checkpoint_path=self.data_dir / f"stream-{name}.json")
                 poller.start()
                 self._pollers.append(poller)
+            if fn.queue:
+                queue_url = queue_urls[fn.queue["Queue"]["Fn::GetAtt"][0]]
+                queue_poller = QueuePoller(sqs=sqs, queue_url=queue_url, pool=pools[name], mapping=fn.queue)
+                queue_poller.start()
+                self._queue_pollers.append(queue_poller)
 
         self._server = serve(api, self.host, self.port)
         self._server.quiet = self.quiet
@@ -134,7 +163,8 @@ class LocalStack:
 
         self.info = {"api_url": f"http://{self.host}:{self.port}", "dynamodb_endpoint": ddb_url,
                      "sqs_endpoint": sqs_url, "table_name": TABLE_NAME, "account_id": account_id,
-                     "secret_key": secret, "queues": queue_urls, "pid": os.getpid(),
+                     "secret_key": secret, "queues": queue_urls, "kms_key_id": local_kms_key(kms_key_file),
+                     "pid": os.getpid(),
                      "started_at": time.time()}
         tmp = stack_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.info, indent=2))
@@ -148,11 +178,15 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self._pollers:
             poller.stop()
+        for queue_poller in self._queue_pollers:
+            queue_poller.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         for poller in self._pollers:
             poller.join(timeout=5)
+        for queue_poller in self._queue_pollers:
+            queue_poller.join(timeout=5)
         for proc in reversed(self._procs):
             processes.stop(proc)
         self._procs.clear()

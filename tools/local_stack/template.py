@@ -65,6 +65,8 @@ class Function:
     timeout: int
     routes: list[Route] = field(default_factory=list)
     stream: dict[str, Any] | None = None
+    queue: dict[str, Any] | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
 
 
 def functions() -> dict[str, Function]:
@@ -72,14 +74,18 @@ def functions() -> dict[str, Function]:
     out: dict[str, Function] = {}
     for logical_id, res in resources("AWS::Serverless::Function").items():
         props = res["Properties"]
-        routes, stream = [], None
+        routes, stream, queue = [], None, None
         for event in (props.get("Events") or {}).values():
             if event["Type"] == "HttpApi":
                 routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id))
             elif event["Type"] == "DynamoDB":
                 stream = event["Properties"]
+            elif event["Type"] == "SQS":
+                queue = event["Properties"]
+        environment = (props.get("Environment") or {}).get("Variables") or {}
         out[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"],
-                                   int(props.get("Timeout", globals_.get("Timeout", 3))), routes, stream)
+                                   int(props.get("Timeout", globals_.get("Timeout", 3))), routes, stream, queue,
+                                   dict(environment))
     return out
 
 
@@ -121,13 +127,24 @@ def queues() -> dict[str, dict[str, Any]]:
     return {k: v.get("Properties", {}) for k, v in resources("AWS::SQS::Queue").items()}
 
 
+def resolve_environment(variables: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
+    """Environment variables with Refs resolved from `refs` (logical id or parameter)."""
+    return {name: str(refs[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value)
+            for name, value in variables.items()}
+
+
 def global_environment(refs: dict[str, str]) -> dict[str, str]:
-    """The Globals' environment variables, with Refs resolved from `refs` (logical id or parameter)."""
+    """The Globals' environment variables, with Refs resolved."""
     variables = load().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    out = {}
-    for name, value in variables.items():
-        out[name] = str(refs[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value)
-    return out
+    return resolve_environment(variables, refs)
+
+
+def parameter_defaults() -> dict[str, str]:
+    return {k: str(v["Default"]) for k, v in load().get("Parameters", {}).items() if "Default" in v}
+
+
+def kms_keys() -> list[str]:
+    return list(resources("AWS::KMS::Key"))
 
 
 def filter_patterns(stream: dict[str, Any]) -> list[dict[str, Any]]:

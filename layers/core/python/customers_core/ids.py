@@ -14,6 +14,8 @@ EVENT = "evt"
 ACCOUNT = "acct"
 API_KEY = "key"
 REQUEST = "req"
+WEBHOOK_ENDPOINT = "we"
+ATTEMPT = "att"
 
 
 _last = 0

@@ -93,6 +93,27 @@ def events_of_type_partition(tenant_prefix: str, event_type: str) -> str:
 
 
 def event_type_entry(tenant_prefix: str, event_id: str, event_type: str) -> Key:
-    """A copy of the event in its collection, listed under its type (events never change)."""
+    """A copy of the event in its collection, listed under its type (only pending_webhooks changes,
+    on both items in one transaction)."""
     return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "TYPE",
             "gsi1pk": events_of_type_partition(tenant_prefix, event_type), "gsi1sk": event_id}
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+def webhooks_partition(tenant_prefix: str) -> str:
+    """An account+mode's webhook endpoints: one small partition (at most 16), sorted by id."""
+    return f"{tenant_prefix}#WEBHOOKS"
+
+
+def webhook_endpoint(tenant_prefix: str, endpoint_id: str) -> Key:
+    return {"pk": webhooks_partition(tenant_prefix), "sk": endpoint_id}
+
+
+def delivery(tenant_prefix: str, event_id: str, endpoint_id: str) -> Key:
+    """The state of one event's delivery to one endpoint, in the event's item collection."""
+    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": f"DLV#{endpoint_id}"}
+
+
+def delivery_attempt(tenant_prefix: str, event_id: str, endpoint_id: str, attempt_id: str) -> Key:
+    """One attempt (status, duration, next attempt), after its delivery in the same collection."""
+    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": f"DLV#{endpoint_id}#{attempt_id}"}

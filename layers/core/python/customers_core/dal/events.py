@@ -28,3 +28,8 @@ def get_event(table: Table, tenant: str, event_id: str) -> Item | None:
 
 def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:
     return table.query_index("gsi1", "gsi1pk", keys.events_partition(tenant), forward=False, limit=limit)
+
+
+def mark_fanned_out(table: Table, tenant: str, event_id: str) -> None:
+    """Every delivery message of the event was sent: a re-delivered stream record sends none."""
+    table.update(keys.event(tenant, event_id), "SET fanned_out = :t", values={":t": True})

@@ -180,6 +180,55 @@ class Table:
             kwargs["Limit"] = limit
         return [deserialize(i) for i in self.client.query(**kwargs)["Items"]]
 
+    def query_partition(self, partition: str, *, sk_prefix: str | None = None, forward: bool = True,
+                        consistent: bool = True) -> list[Item]:
+        """Every item of one base-table partition (for small ones: an account's webhook endpoints)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": "pk = :pk", "ScanIndexForward": forward,
+            "ExpressionAttributeValues": serialize({":pk": partition}), "ConsistentRead": consistent,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if sk_prefix:
+            kwargs["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+            kwargs["ExpressionAttributeValues"] = serialize({":pk": partition, ":prefix": sk_prefix})
+        items: list[Item] = []
+        while True:
+            response = self.client.query(**kwargs)
+            self._record(dict(response), int(response.get("ScannedCount", 0)))
+            items += [deserialize(i) for i in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def update(self, key: dict[str, str], expression: str, *, values: dict[str, Any] | None = None,
+               names: dict[str, str] | None = None, condition: str | None = None) -> Item:
+        """UpdateItem; returns the item as it is after the update. ConditionalCheckFailed propagates."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "UpdateExpression": expression,
+                                  "ReturnValues": "ALL_NEW", "ReturnConsumedCapacity": "TOTAL"}
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        response = self.client.update_item(**kwargs)
+        self._record(dict(response), 0)
+        return deserialize(response.get("Attributes") or {})
+
+    def delete(self, key: dict[str, str], *, condition: str | None = None) -> Item | None:
+        """DeleteItem; returns the deleted item (None if there was none)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "ReturnValues": "ALL_OLD",
+                                  "ReturnConsumedCapacity": "TOTAL"}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        response = self.client.delete_item(**kwargs)
+        self._record(dict(response), 0)
+        old = response.get("Attributes")
+        return deserialize(old) if old else None
+
+    def is_condition_failure(self, exc: Exception) -> bool:
+        return isinstance(exc, self.client.exceptions.ConditionalCheckFailedException)
+
     def transact_write(self, operations: list[dict[str, Any]]) -> None:
         """Write all or nothing. Raises TransactionCanceled with the per-operation reasons."""
         for op in operations:

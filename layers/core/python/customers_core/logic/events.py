@@ -68,11 +68,27 @@ def event_for_record(record: dict[str, Any], retention_days: int) -> dict[str, A
 
 
 def record_event(table: Table, record: dict[str, Any], retention_days: int) -> str | None:
-    """Write the record's event once (re-delivery finds it already there). Returns its id, if any."""
+    """Write the record's event once, then queue one delivery per matching enabled endpoint.
+
+    Re-delivery of the record finds the event already there: if its messages were all sent
+    (`fanned_out`), nothing happens; if not (the last try failed between the two steps), they are
+    sent again to the endpoints recorded on the event. Returns the event id, if the record makes one."""
+    from customers_core.logic import webhooks  # noqa: PLC0415 — the events API never needs it
+
     item = event_for_record(record, retention_days)
     if item is None:
         return None
-    dal.put_event_once(table, item, keys.tenant(item["account_id"], bool(item["livemode"])))
+    tenant = keys.tenant(item["account_id"], bool(item["livemode"]))
+    targets = [e["id"] for e in webhooks.matching_endpoints(table, tenant, item["type"])]
+    item.update(pending_webhooks=len(targets), endpoints=targets)
+    if not dal.put_event_once(table, item, tenant):
+        existing = dal.get_event(table, tenant, item["id"])
+        if existing is None or existing.get("fanned_out"):
+            return str(item["id"])
+        item, targets = existing, list(existing.get("endpoints") or [])
+    if targets:
+        webhooks.send_messages([webhooks.delivery_message(item, endpoint_id) for endpoint_id in targets])
+        dal.mark_fanned_out(table, tenant, item["id"])
     return str(item["id"])
 
 
@@ -108,4 +124,7 @@ def list_events(table: Table, who: Principal, params: ListEventsParams) -> dict[
 
 
 def event_object(item: dict[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(item["body"]))
+    """The stored body, with pending_webhooks as it is now (deliveries change it on the item)."""
+    body = dict(json.loads(item["body"]))
+    body["pending_webhooks"] = max(int(item.get("pending_webhooks", 0)), 0)
+    return body

@@ -1,0 +1,56 @@
+"""SQS → signed webhook POSTs. The messages of a batch are delivered concurrently, so a slow or
+failing endpoint never holds up another's delivery; each message's outcome is reported on its own
+(partial batch response)."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from customers_core.dal.table import get_table
+from customers_core.logic.delivery import Outcome, deliver
+from customers_core.observability import logger
+from customers_core.queues import sqs
+from customers_core.settings import get_settings
+
+MAX_SQS_DELAY = 900  # SendMessage's DelaySeconds limit; longer waits continue by visibility
+MAX_VISIBILITY = 43200
+
+
+def carry_out(record: dict[str, Any], outcome: Outcome) -> bool:
+    """Act on the outcome with SQS; True if the message is done (deleted by the event source)."""
+    settings = get_settings()
+    if outcome.wait is not None:
+        sqs().change_message_visibility(QueueUrl=settings.webhook_queue_url, ReceiptHandle=record["receiptHandle"],
+                                        VisibilityTimeout=min(math.ceil(outcome.wait), MAX_VISIBILITY))
+        return False
+    if outcome.retry is not None:
+        sqs().send_message(QueueUrl=settings.webhook_queue_url, MessageBody=outcome.retry,
+                           DelaySeconds=min(math.ceil(outcome.delay), MAX_SQS_DELAY))
+    if outcome.dead_letter is not None:
+        sqs().send_message(QueueUrl=settings.webhook_dead_letter_queue_url, MessageBody=outcome.dead_letter)
+    return True
+
+
+def handle_record(record: dict[str, Any]) -> bool:
+    try:
+        return carry_out(record, deliver(get_table(), json.loads(record["body"])))
+    except Exception:
+        # Left on the queue: it is received again after the visibility timeout; the queue's redrive
+        # policy dead-letters a message that keeps failing like this.
+        logger.exception("delivery message failed", extra={"message_id": record.get("messageId")})
+        return False
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records") or []
+    if not records:
+        return {"batchItemFailures": []}
+    with ThreadPoolExecutor(max_workers=len(records)) as pool:
+        done = list(pool.map(handle_record, records))
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r, ok in zip(records, done, strict=True)
+                                  if not ok]}

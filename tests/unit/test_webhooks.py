@@ -1,0 +1,384 @@
+"""Webhook endpoints, signatures, the SSRF guard and the delivery decisions, over moto (DynamoDB, KMS,
+SQS) with the network replaced by a recorder."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+import standardwebhooks
+import stripe
+from customers_core import keys, netguard, signing
+from customers_core.auth import Principal
+from customers_core.dal import events as events_dal
+from customers_core.dal import webhooks as webhooks_dal
+from customers_core.errors import ApiError, InvalidRequest, ResourceMissing
+from customers_core.logic import delivery, webhooks
+from customers_core.logic.events import event_object, record_event
+from customers_core.models.webhooks import ListWebhookEndpointsParams, WebhookEndpointParams
+from customers_core.settings import Settings
+
+from tests.conftest import load_event, load_function
+
+OWNER = Principal("acct_01JSAMPLE0000000000000000A", False, frozenset({"webhooks:write"}), "key_x")
+PUBLIC = {"hooks.example.com": ["93.184.215.14"], "internal.example.com": ["10.1.2.3"],
+          "mixed.example.com": ["93.184.215.14", "192.168.0.7"]}
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in PUBLIC:
+            raise netguard.UnsafeUrl(f"The host '{host}' could not be resolved.")
+        return PUBLIC[host]
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+
+
+class Receiver:
+    """Stands in for the network: records each POST and answers with the next scripted status."""
+
+    def __init__(self, *statuses: int | Exception) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[dict] = []
+
+    def __call__(self, target, body, headers, timeout):
+        self.requests.append({"target": target, "body": body, "headers": headers, "timeout": timeout})
+        outcome = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return netguard.Response(outcome, 12.5)
+
+
+def _create(table, **fields):
+    params = {"url": "https://hooks.example.com/in", "enabled_events": ["*"], **fields}
+    return webhooks.create_endpoint(table, OWNER, WebhookEndpointParams.model_validate(params))
+
+
+# --- signatures ---------------------------------------------------------------------------------
+def test_both_official_libraries_verify_our_signatures():
+    secret = signing.new_secret()
+    body = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created"}).encode()
+    now = int(time.time())
+    headers = signing.signature_headers(secret, "evt_1", now, body)
+    assert stripe.Webhook.construct_event(body.decode(), headers["Stripe-Signature"], secret)["id"] == "evt_1"
+    assert standardwebhooks.Webhook(secret).verify(body, headers)["id"] == "evt_1"
+    tampered = body.replace(b"created", b"deleted")
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(tampered.decode(), headers["Stripe-Signature"], secret)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(secret).verify(tampered, headers)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(signing.new_secret()).verify(body, headers)
+
+
+def test_secrets_are_fresh_32_random_bytes():
+    a, b = signing.new_secret(), signing.new_secret()
+    assert a != b and a.startswith("whsec_") and len(__import__("base64").b64decode(a[6:])) == 32
+
+
+# --- the SSRF guard -----------------------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data", "https://127.0.0.1/", "https://[::1]/", "https://0.0.0.0/",
+    "https://[::ffff:127.0.0.1]/", "https://[::ffff:a9fe:a9fe]/", "https://10.0.0.1/", "https://172.16.5.4/",
+    "https://192.168.1.1/", "https://100.64.0.1/", "https://198.18.0.1/", "https://240.0.0.1/",
+    "https://224.0.0.1/", "https://[fe80::1]/", "https://[fc00::1]/", "https://[2002:a00:1::]/",
+    "https://[64:ff9b::a9fe:a9fe]/", "https://internal.example.com/", "https://mixed.example.com/",
+    "http://hooks.example.com/", "ftp://hooks.example.com/", "https://user:pw@hooks.example.com/",
+    "https://nowhere.invalid/", "https:///nohost", "https://hooks.example.com:99999/", "javascript:alert(1)",
+])
+def test_unsafe_urls_are_refused(url):
+    with pytest.raises(netguard.UnsafeUrl):
+        netguard.check_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/in?x=1", "https://8.8.8.8/", "https://[2606:4700::1111]/"])
+def test_public_https_urls_pass(url):
+    target = netguard.check_url(url)
+    assert target.scheme == "https" and target.addresses
+
+
+def test_only_the_local_flag_admits_http_127_0_0_1_and_nothing_else():
+    with pytest.raises(netguard.UnsafeUrl):
+        netguard.check_url("http://127.0.0.1:8080/hook")
+    assert netguard.check_url("http://127.0.0.1:8080/hook", allow_local_http=True).addresses == ("127.0.0.1",)
+    for url in ("http://10.0.0.1/", "http://localhost:8080/", "http://hooks.example.com/", "https://[::1]/"):
+        with pytest.raises(netguard.UnsafeUrl):
+            netguard.check_url(url, allow_local_http=True)
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+def test_create_shows_the_secret_once_and_stores_it_encrypted(table, webhooks_env):
+    created = _create(table, description="CRM", metadata={"team": "crm"})
+    secret = created["secret"]
+    assert secret.startswith("whsec_") and created["status"] == "enabled" and created["id"].startswith("we_")
+    assert "secret" not in webhooks.retrieve_endpoint(table, OWNER, created["id"])
+    listed = webhooks.list_endpoints(table, OWNER, ListWebhookEndpointsParams())
+    assert "secret" not in json.dumps(listed)
+    raw = json.dumps(boto3.client("dynamodb").scan(TableName=table.name)["Items"])
+    assert secret not in raw and secret[6:] not in raw, "the secret is stored in clear"
+
+
+def test_update_merges_metadata_toggles_disabled_and_rechecks_the_url(table, webhooks_env):
+    created = _create(table, metadata={"a": "1", "b": "2"})
+    updated = webhooks.update_endpoint(table, OWNER, created["id"], WebhookEndpointParams.model_validate(
+        {"metadata": {"b": "", "c": "3"}, "enabled_events": ["customer.deleted"], "disabled": True}))
+    assert updated["metadata"] == {"a": "1", "c": "3"} and updated["status"] == "disabled"
+    assert updated["enabled_events"] == ["customer.deleted"] and updated["url"] == created["url"]
+    again = webhooks.update_endpoint(table, OWNER, created["id"], WebhookEndpointParams(disabled=False))
+    assert again["status"] == "enabled"
+    with pytest.raises(InvalidRequest) as err:
+        webhooks.update_endpoint(table, OWNER, created["id"], WebhookEndpointParams(url="https://internal.example.com/x"))
+    assert err.value.param == "url"
+    assert webhooks.retrieve_endpoint(table, OWNER, created["id"])["url"] == created["url"]
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"enabled_events": ["*"]}, "url"),
+    ({"url": "https://hooks.example.com/"}, "enabled_events"),
+    ({"url": "https://hooks.example.com/", "enabled_events": ["customer.exploded"]}, "enabled_events"),
+    ({"url": "https://hooks.example.com/", "enabled_events": ["*", "*"]}, "enabled_events"),
+    ({"url": "https://hooks.example.com/", "enabled_events": []}, "enabled_events"),
+    ({"url": "http://hooks.example.com/", "enabled_events": ["*"]}, "url"),
+    ({"url": "https://10.0.0.1/", "enabled_events": ["*"]}, "url"),
+    ({"url": "https://hooks.example.com/", "enabled_events": ["*"], "colour": "red"}, "colour"),
+    ({"url": "https://hooks.example.com/", "enabled_events": ["*"], "disabled": True}, "disabled"),
+    ({"url": "https://hooks.example.com/", "enabled_events": ["*"], "metadata": {"k": 5}}, "metadata"),
+])
+def test_bad_endpoint_params_are_400_naming_the_param(make_api_event, lambda_context, account, body, param):
+    fn = load_function("create_webhook_endpoint")
+    response = fn.lambda_handler(make_api_event("POST", "/v1/webhook_endpoints", body=json.dumps(body),
+                                                content_type="application/json", context=account), lambda_context)
+    assert response["statusCode"] == 400, response
+    assert json.loads(response["body"])["error"]["param"].startswith(param)  # Stripe names the item: x[0]
+
+
+def test_endpoints_are_isolated_limited_and_listed_newest_first(table, webhooks_env):
+    made = [_create(table)["id"] for _ in range(16)]
+    with pytest.raises(InvalidRequest) as err:
+        _create(table)
+    assert err.value.code == "resource_limit_exceeded"
+    page = webhooks.list_endpoints(table, OWNER, ListWebhookEndpointsParams(limit=10))
+    assert [e["id"] for e in page["data"]] == made[::-1][:10] and page["has_more"]
+    rest = webhooks.list_endpoints(table, OWNER, ListWebhookEndpointsParams(starting_after=page["data"][-1]["id"]))
+    assert [e["id"] for e in rest["data"]] == made[::-1][10:] and not rest["has_more"]
+    back = webhooks.list_endpoints(table, OWNER, ListWebhookEndpointsParams(ending_before=made[5], limit=3))
+    assert [e["id"] for e in back["data"]] == made[8:5:-1]
+    for who in (Principal("acct_01JSTRANGER000000000000000", False, OWNER.scopes, "k"),
+                Principal(OWNER.account_id, True, OWNER.scopes, "k")):
+        assert webhooks.list_endpoints(table, who, ListWebhookEndpointsParams())["data"] == []
+        for action in (webhooks.retrieve_endpoint, webhooks.delete_endpoint):
+            with pytest.raises(ResourceMissing):
+                action(table, who, made[0])
+    assert webhooks.delete_endpoint(table, OWNER, made[0]) == {"id": made[0], "object": "webhook_endpoint",
+                                                                "deleted": True}
+    with pytest.raises(ResourceMissing):
+        webhooks.retrieve_endpoint(table, OWNER, made[0])
+
+
+def test_scopes_webhooks_read_and_write(make_api_event, lambda_context, account):
+    reader = {**account, "scopes": "webhooks:read"}
+    create = load_function("create_webhook_endpoint").lambda_handler(make_api_event(
+        "POST", "/v1/webhook_endpoints", body='{"url":"https://hooks.example.com/","enabled_events":["*"]}',
+        content_type="application/json", context=reader), lambda_context)
+    assert create["statusCode"] == 403 and "webhooks:write" in json.loads(create["body"])["error"]["message"]
+    listing = load_function("list_webhook_endpoints").lambda_handler(
+        make_api_event("GET", "/v1/webhook_endpoints", context={**account, "scopes": "customers:read"}),
+        lambda_context)
+    assert listing["statusCode"] == 403
+
+
+# --- fan-out and delivery decisions -------------------------------------------------------------
+@pytest.fixture
+def routed(table, webhooks_env):
+    """One endpoint for everything and one for deletions only, then the sample's created and updated
+    records fanned out: the 'everything' endpoint gets both, the other none."""
+    everything = _create(table)
+    _create(table, enabled_events=["customer.deleted"])
+    event_ids = [record_event(table, r, 30) for r in load_event("stream_fanout")["Records"]]
+    return {"endpoint": everything, "events": event_ids, **webhooks_env}
+
+
+def _queued(queue_url: str) -> list[dict]:
+    sqs = boto3.client("sqs")
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        out += [json.loads(m["Body"]) for m in got]
+        for m in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_fan_out_queues_one_message_per_matching_endpoint_once(table, routed):
+    messages = _queued(routed["WEBHOOK_QUEUE_URL"])
+    assert sorted(m["event_id"] for m in messages) == sorted(routed["events"])
+    assert {m["endpoint_id"] for m in messages} == {routed["endpoint"]["id"]}
+    assert all(m["attempt"] == 1 for m in messages)
+    for record in load_event("stream_fanout")["Records"]:  # the stream re-delivers the batch
+        record_event(table, record, 30)
+    assert _queued(routed["WEBHOOK_QUEUE_URL"]) == []
+    event = event_object(events_dal.get_event(table, OWNER.tenant, routed["events"][0]))
+    assert event["pending_webhooks"] == 1
+
+
+def test_success_is_recorded_and_settles_pending_webhooks_once(table, routed, monkeypatch):
+    receiver = Receiver(200)
+    monkeypatch.setattr(netguard, "post", receiver)
+    message = _queued(routed["WEBHOOK_QUEUE_URL"])[0]
+    assert delivery.deliver(table, message).result == "delivered"
+    # SQS may deliver a message twice: the duplicate sends nothing and counts nothing.
+    assert delivery.deliver(table, message).result == "already_delivered" and len(receiver.requests) == 1
+    sent = receiver.requests[0]
+    assert sent["target"].addresses == ("93.184.215.14",) and sent["timeout"] == 10
+    payload = stripe.Webhook.construct_event(sent["body"].decode(), sent["headers"]["Stripe-Signature"],
+                                             routed["endpoint"]["secret"])
+    assert payload["id"] == message["event_id"]
+    event = events_dal.get_event(table, OWNER.tenant, message["event_id"])
+    assert event_object(event)["pending_webhooks"] == 0, "a duplicate success must not count twice"
+    attempts = table.query_partition(keys.event(OWNER.tenant, message["event_id"])["pk"],
+                                     sk_prefix=f"DLV#{message['endpoint_id']}#")
+    assert [(a["attempt"], a["status_code"], a["succeeded"]) for a in attempts] == [(1, 200, True)]
+    assert webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])[
+        "status"] == "succeeded"
+
+
+def test_failures_follow_the_schedule_with_jitter_then_dead_letter(table, routed, monkeypatch):
+    receiver = Receiver(500)
+    monkeypatch.setattr(netguard, "post", receiver)
+    schedule = Settings(table_name="xyz").webhook_retry_schedule
+    assert schedule == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+    message = _queued(routed["WEBHOOK_QUEUE_URL"])[0]
+    now = time.time()
+    for attempt in range(1, len(schedule)):
+        outcome = delivery.deliver(table, message, now=now)
+        assert outcome.result == "retry" and outcome.retry is not None
+        assert schedule[attempt] * 0.9 <= outcome.delay <= schedule[attempt] * 1.1
+        message = json.loads(outcome.retry)
+        assert message["attempt"] == attempt + 1 and message["not_before"] == pytest.approx(now + outcome.delay)
+        assert delivery.deliver(table, message, now=now).wait == pytest.approx(outcome.delay)  # not due yet
+        now = message["not_before"]
+    last = delivery.deliver(table, message, now=now)
+    assert last.result == "dead_lettered" and json.loads(last.dead_letter)["previous_attempts"] == len(schedule)
+    assert len(receiver.requests) == len(schedule)
+    record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
+    assert (record["status"], record["attempts"], record["last_status"]) == ("dead_lettered", 8, 500)
+    # Kept, and re-sendable: retry re-queues it with a fresh schedule.
+    retried = webhooks.retry_event(table, OWNER, message["event_id"])
+    assert retried["pending_webhooks"] == 1
+    assert [m["attempt"] for m in _queued(routed["WEBHOOK_QUEUE_URL"])] == [1]
+
+
+def test_gone_disables_at_once_and_failing_for_days_disables(table, routed, monkeypatch):
+    monkeypatch.setattr(netguard, "post", Receiver(410))
+    messages = _queued(routed["WEBHOOK_QUEUE_URL"])
+    assert delivery.deliver(table, messages[0]).result == "disabled_gone"
+    assert webhooks.retrieve_endpoint(table, OWNER, routed["endpoint"]["id"])["status"] == "disabled"
+    assert delivery.deliver(table, messages[1]).result == "endpoint_disabled"  # skipped from now on
+
+    second = _create(table)
+    record_event(table, {**load_event("stream_fanout")["Records"][0], "eventID": "another-record"}, 30)
+    message = next(m for m in _queued(routed["WEBHOOK_QUEUE_URL"]) if m["endpoint_id"] == second["id"])
+    monkeypatch.setattr(netguard, "post", Receiver(TimeoutError("timed out")))
+    start = time.time()
+    assert delivery.deliver(table, message, now=start).result == "retry"
+    three_days = start + 3 * 86400
+    assert delivery.deliver(table, {**message, "attempt": 2}, now=three_days).result == "disabled_failing"
+    assert webhooks.retrieve_endpoint(table, OWNER, second["id"])["status"] == "disabled"
+
+
+def test_a_success_ends_a_failure_streak(table, routed, monkeypatch):
+    messages = _queued(routed["WEBHOOK_QUEUE_URL"])
+    monkeypatch.setattr(netguard, "post", Receiver(503))
+    delivery.deliver(table, messages[0])
+    endpoint = webhooks_dal.get_endpoint(table, OWNER.tenant, routed["endpoint"]["id"])
+    assert endpoint["failing_since"]
+    monkeypatch.setattr(netguard, "post", Receiver(204))
+    assert delivery.deliver(table, messages[1]).result == "delivered"
+    assert "failing_since" not in webhooks_dal.get_endpoint(table, OWNER.tenant, routed["endpoint"]["id"])
+
+
+def test_dns_rebinding_to_a_private_address_is_refused_at_delivery(table, routed, monkeypatch):
+    receiver = Receiver(200)
+    monkeypatch.setattr(netguard, "post", receiver)
+    PUBLIC_BEFORE = dict(PUBLIC)
+    try:
+        PUBLIC["hooks.example.com"] = ["169.254.169.254"]
+        outcome = delivery.deliver(table, _queued(routed["WEBHOOK_QUEUE_URL"])[0])
+    finally:
+        PUBLIC.update(PUBLIC_BEFORE)
+    assert outcome.result == "retry" and receiver.requests == []
+
+
+def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_context):
+    """The handler sends retries and dead letters, and hides not-yet-due messages (partial failure)."""
+    monkeypatch.setattr(netguard, "post", Receiver(500))
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "0,30")
+    from tests.conftest import clear_caches
+
+    clear_caches()
+    sqs = boto3.client("sqs")
+    queue = routed["WEBHOOK_QUEUE_URL"]
+    fn = load_function("webhook_delivery")
+
+    def run_once() -> tuple[dict, list[dict]]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "attributes": m.get("Attributes", {}), "eventSource": "aws:sqs"} for m in got]}
+        result = fn.lambda_handler(event, lambda_context)
+        done = {m["MessageId"] for m in got} - {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in got:
+            if m["MessageId"] in done:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        return result, got
+
+    result, got = run_once()
+    assert len(got) == 2 and result == {"batchItemFailures": []}
+    delayed = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"  # the two retries, due in ~30 s
+    # The last attempt's failure goes to the dead-letter queue.
+    for event_id in routed["events"]:
+        sqs.send_message(QueueUrl=queue, MessageBody=webhooks.delivery_message(
+            events_dal.get_event(table, OWNER.tenant, event_id), routed["endpoint"]["id"], 2))
+    result, got = run_once()
+    assert result == {"batchItemFailures": []}
+    dead = _queued(routed["WEBHOOK_DEAD_LETTER_QUEUE_URL"])
+    assert sorted(d["event_id"] for d in dead) == sorted(routed["events"]) and all(d["attempt"] == 1 for d in dead)
+    # A message not due yet stays on the queue, hidden until it is.
+    sqs.send_message(QueueUrl=queue, MessageBody=webhooks.delivery_message(
+        events_dal.get_event(table, OWNER.tenant, routed["events"][0]), routed["endpoint"]["id"], 2,
+        time.time() + 600))
+    result, got = run_once()
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [got[0]["MessageId"]]
+
+
+def test_retry_schedule_setting_is_validated():
+    assert Settings(table_name="xyz", webhook_retry_schedule="0,1.5,2").webhook_retry_schedule == (0, 1.5, 2)
+    for bad in ("", "a,b", "-1", "50000"):
+        with pytest.raises(ValueError):
+            Settings(table_name="xyz", webhook_retry_schedule=bad)
+
+
+def test_api_error_for_unknown_endpoint_id_shape(table, webhooks_env):
+    with pytest.raises(ApiError) as err:
+        webhooks.retrieve_endpoint(table, OWNER, "not-an-id")
+    assert err.value.status == 404 and err.value.param == "id"
+
+
+def test_a_retry_request_sends_again_but_a_duplicate_does_not(table, routed, monkeypatch):
+    receiver = Receiver(200)
+    monkeypatch.setattr(netguard, "post", receiver)
+    original = _queued(routed["WEBHOOK_QUEUE_URL"])[0]
+    # The original attempt starts, the retry request lands, then the attempt settles (a real race).
+    attempt_started = time.time()
+    webhooks.retry_event(table, OWNER, original["event_id"])
+    assert delivery.deliver(table, original, now=attempt_started).result == "delivered"
+    [resent] = [m for m in _queued(routed["WEBHOOK_QUEUE_URL"]) if m["event_id"] == original["event_id"]]
+    assert delivery.deliver(table, resent).result == "delivered"
+    assert delivery.deliver(table, original).result == "already_delivered"
+    assert len(receiver.requests) == 2
+    event = events_dal.get_event(table, OWNER.tenant, original["event_id"])
+    assert event_object(event)["pending_webhooks"] == 0 and event["pending_webhooks"] == 0
