@@ -14,7 +14,10 @@ from customers_core.observability import logger
 # The API's paths and their methods; tests/infrastructure checks this against template.yaml.
 ROUTES: dict[str, tuple[str, ...]] = {
     r"/v1/customers": ("GET", "POST"),
+    r"/v1/customers/search": ("GET",),
     r"/v1/customers/[^/]+": ("GET", "POST", "PATCH", "PUT", "DELETE"),
+    r"/v1/customers/[^/]+/wallets": ("GET", "POST"),
+    r"/v1/customers/[^/]+/wallets/[^/]+": ("POST", "DELETE"),
     r"/v1/events": ("GET",),
     r"/v1/events/[^/]+": ("GET",),
     r"/v1/events/[^/]+/retry": ("POST",),

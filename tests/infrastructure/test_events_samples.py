@@ -25,6 +25,7 @@ SAMPLE_ACCOUNT = "acct_01JSAMPLE0000000000000000A"
 SAMPLE_SECRET = "sk_test_SAMPLEsampleSAMPLEsampleSAMPLEsample0000"
 SAMPLE_CUSTOMER = "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY"
 SAMPLE_ENDPOINT = "we_01JSAMP1E000000000000000WE"
+SAMPLE_WALLET = "wal_01JSAMP1E000000000000000WA"
 posted: list[dict] = []
 
 
@@ -47,7 +48,10 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
     customer = {**keys.customer(tenant, SAMPLE_CUSTOMER), **keys.customer_list_index(tenant, SAMPLE_CUSTOMER),
                 "entity": "customer", "id": SAMPLE_CUSTOMER, "account_id": SAMPLE_ACCOUNT, "livemode": False,
                 "status": "active", "sentiment": "neutral", "tags": [], "custom_fields": {}, "metadata": {},
-                "created": 1795435200, "updated": 1795435200, "version": 1}
+                "created": 1795435200, "updated": 1795435200, "version": 1,
+                "wallets": [{"id": SAMPLE_WALLET, "network": "stellar", "created": 1795435200, "updated": 1795435200,
+                             "address": "GB5QPGBUTHET6TVSK3L7NJBKZ4J66CMLEABC5ECPNSBPCOAFCZWJ6KSN",
+                             "has_active_authorization": False}]}
     write_customer(table, tenant, customer, None)
     # Webhooks: a KMS key, the delivery queues, and one endpoint that the sample event goes to.
     monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
@@ -99,6 +103,16 @@ EXPECTATIONS = {
     "RetryEventFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["pending_webhooks"] == 1,
     "WebhookDeliveryFunction": lambda r: r == {"batchItemFailures": []} and len(posted) == 1
     and posted[0]["headers"]["Stripe-Signature"].startswith("t=") and posted[0]["host"] == "hooks.example.com",
+    "AddWalletFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["address"] == "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    "ListWalletsFunction": lambda r: r["statusCode"] == 200
+    and [w["id"] for w in json.loads(r["body"])["data"]] == [SAMPLE_WALLET],
+    "UpdateWalletFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["authorization_type"] == "PERMIT",
+    "DeleteWalletFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
+    "SearchCustomersFunction": lambda r: r["statusCode"] == 200
+    and [c["id"] for c in json.loads(r["body"])["data"]] == [SAMPLE_CUSTOMER]
+    and json.loads(r["body"])["total_count"] == 1,
     "RouteNotFoundFunction": lambda r: r["statusCode"] == 404
     and json.loads(r["body"])["error"]["code"] == "route_not_found",
 }

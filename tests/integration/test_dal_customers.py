@@ -111,3 +111,31 @@ def test_delete_then_recreate_with_the_same_email(table):
     second = create_customer(table, WHO, _params(email="again@example.com"), {})
     assert second["id"] != first["id"]
     assert table.get(keys.email_marker(WHO.tenant, "again@example.com"))["customer_id"] == second["id"]
+
+
+def test_twenty_concurrent_adds_of_one_wallet_to_different_customers_make_one_owner(table):
+    from customers_core.logic.customers import list_customers
+    from customers_core.logic.wallets import add_wallet
+    from customers_core.models.listing import ListCustomersParams
+    from customers_core.models.wallets import WalletCreate
+
+    holders = [create_customer(table, WHO, CustomerCreate(name=f"Holder {i}"), {})["id"] for i in range(20)]
+    wallet = WalletCreate(network="evm", chain_id=1, address="0x27b1fdb04752bbc536007a920d24acb045561c26")
+
+    def attempt(customer_id: str) -> str:
+        try:
+            add_wallet(table, WHO, customer_id, wallet, {})
+            return "added"
+        except Conflict as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, holders))
+    assert outcomes.count("added") == 1 and outcomes.count("wallet_taken") == 19
+    owner = holders[outcomes.index("added")]
+    found = list_customers(table, WHO, ListCustomersParams(wallet=wallet.address))["data"]
+    assert [c["id"] for c in found] == [owner]
+    from customers_core.addresses import eip55
+
+    assert [w["address"] for w in found[0]["wallets"]] == [eip55(wallet.address)]
+    assert sum(1 for h in holders if retrieve_customer(table, WHO, h)["wallets"]) == 1

@@ -183,7 +183,7 @@ def render_webhooks(results: dict[str, Any]) -> list[str]:
 
 
 def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict, command: str,
-           webhook_results: dict[str, Any] | None = None) -> str:
+           webhook_results: dict[str, Any] | None = None, writes: dict[str, dict[str, float]] | None = None) -> str:
     floor_key = next(k for k in imports if k.startswith("floor"))
     floor = statistics.median(imports[floor_key])
     lines = [
@@ -227,7 +227,17 @@ def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict,
               "are a few bytes longer. A combination of attribute filters (tag and status) reads the tag's "
               "index entries until the page fills, so its reads depend on how rare the combination is "
               "(here half the vip customers are inactive), capped at "
-              f"{READ_CAP:,} index entries per request (then `has_more` says there may be more)."]
+              f"{READ_CAP:,} index entries per request (then `has_more` says there may be more).", "",
+              "Searches read the token entries of their driving clause and then the candidate customers "
+              "(strongly consistent, so a change is found by the very next search): a unique value "
+              "(email, external_id) is 1–2 reads whatever the account's size; a prefix reads the entries "
+              "of the words it matches (here `name~\"<n>\"` matches the customers whose number starts "
+              "with those digits, which grows with the account: it is O(results), not O(account))."]
+    if writes:
+        lines += ["", "## What the search index costs on writes", "",
+                  "Capacity units of one write with the search tokens written in the same transaction, and "
+                  "with the index switched off (for this comparison only). Transactions are charged double; "
+                  "each token is a small item (≤ 1 KB).", "", *capacity.render_write_cost(writes)]
     lines += [
         "",
         "## Cold-start import time of each handler module (fresh Python 3.13 process, median of "
@@ -258,8 +268,9 @@ def main() -> int:
     stack = bench_stack(args.requests)
     webhook_results = bench_webhooks(args.webhook_writes)
     capacity_results = capacity.run(tuple(args.sizes))
+    writes = capacity.write_cost()
     imports = bench_imports(args.repeats)
-    report = render(stack, imports, capacity_results, "make bench", webhook_results)
+    report = render(stack, imports, capacity_results, "make bench", webhook_results, writes)
     args.out.write_text(report)
     print(report)
     return 0

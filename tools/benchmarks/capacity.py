@@ -15,16 +15,18 @@ from customers_core.auth import Principal
 from customers_core.dal import customers as customers_dal
 from customers_core.dal.table import Table, serialize
 from customers_core.logic import customers as logic
+from customers_core.logic import search
 from customers_core.models.customer import CustomerParams
 from customers_core.models.listing import ListCustomersParams
+from customers_core.models.search import SearchParams
 from local_stack import processes, template
 from local_stack.stack import aws_client
 from ulid import ULID
 
 
 def _seed(table: Table, who: Principal, count: int) -> list[str]:
-    """`count` customers written as the service writes them (same items, markers and index entries),
-    loaded with BatchWriteItem for speed. 10% inactive, 5% angry, 20% tagged vip."""
+    """`count` customers written as the service writes them (same items, markers, index entries and
+    search tokens), loaded with BatchWriteItem for speed. 10% inactive, 5% angry, 20% tagged vip."""
     ids: list[str] = []
     batch: list[dict[str, Any]] = []
     start = time.time() - count  # one a second, oldest first, so created ranges select slices
@@ -47,6 +49,7 @@ def _seed(table: Table, who: Principal, count: int) -> list[str]:
         ids.append(cid)
         batch.append(item)
         batch.extend(customers_dal.index_entries(who.tenant, item).values())
+        batch.extend(customers_dal.token_items(who.tenant, item).values())
         for field, marker in customers_dal.UNIQUE_FIELDS.items():
             value = str(item[field]).lower() if field == "email" else str(item[field])
             batch.append({**marker(who.tenant, value), "entity": f"{field}_marker", "customer_id": cid})
@@ -68,6 +71,9 @@ def _operations(table: Table, who: Principal, ids: list[str], size: int) -> dict
 
     def listing(**query: Any) -> Callable[[], Any]:
         return lambda: logic.list_customers(table, who, ListCustomersParams.model_validate(query))
+
+    def searching(query: str) -> Callable[[], Any]:
+        return lambda: search.search_customers(table, who, SearchParams(query=query, limit=10))
 
     new_id: list[str] = []
     return {
@@ -93,6 +99,13 @@ def _operations(table: Table, who: Principal, ids: list[str], size: int) -> dict
         "list, tag=vip & status=inactive": listing(limit=10, tag="vip", status="inactive"),
         "list, include[]=total_count (unfiltered)": listing(limit=10, include=["total_count"]),
         "list, tag=vip & include[]=total_count": listing(limit=10, tag="vip", include=["total_count"]),
+        "search, one clause (email:)": searching(f'email:"user{size // 3}@example.com"'),
+        "search, one clause (external_id:)": searching(f'external_id:"ext-{size // 3}"'),
+        "search, three clauses (name:, status:, tag:)": searching(
+            f'name:"user {size // 3 // 10 * 10 + 5}" status:"active" tag:"vip"'),
+        # 11 matches in any account: n-1 without its last digit is the prefix of itself and of ten numbers.
+        "search, a prefix (name~, 11 matches)": searching(f'name~"{str(size - 1)[:-1]}"'),
+        "list, search= (the same prefix)": listing(limit=10, search=str(size - 1)[:-1]),
     }
 
 
@@ -133,4 +146,55 @@ def render(results: dict[int, dict[str, tuple[int, float]]]) -> list[str]:
         small, large = results[sizes[0]][name][1], results[sizes[-1]][name][1]
         growth = f"{large / small:.2f}×" if small else ("1.00×" if not large else "n/a")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+    return lines
+
+
+def _write_row(table: Table, who: Principal) -> dict[str, float]:
+    body = {"email": "ada.lovelace@analytical.org", "name": "Ada Lovelace", "phone": "+44 20 7946 0000",
+            "external_id": "user-42", "tags": ["vip", "beta"], "metadata": {"plan": "pro", "seats": "40"}}
+    made: list[str] = []
+
+    def update(fields: dict[str, Any]) -> Callable[[], Any]:
+        return lambda: logic.update_customer(table, who, made[0], CustomerParams.model_validate(fields), {})
+
+    row = {"create (name, email, phone, external_id, 2 tags, 2 metadata)": _measure(table, lambda: made.append(
+        logic.create_customer(table, who, CustomerParams.model_validate(body), {})["id"]))[1]}
+    row["update (name)"] = _measure(table, update({"name": "Ada King"}))[1]
+    row["update (one metadata value)"] = _measure(table, update({"metadata": {"plan": "team"}}))[1]
+    row["update (description: not indexed)"] = _measure(table, update({"description": "x"}))[1]
+    return row
+
+
+def write_cost() -> dict[str, dict[str, float]]:
+    """Capacity units of a create and of updates, with the search index and without it (the index
+    switched off for the comparison only), on a fresh table."""
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as data_dir:
+        port = processes.free_port()
+        proc = processes.start_dynamodb_local(port, Path(data_dir), Path(data_dir) / "ddb.log", in_memory=True)
+        try:
+            client = aws_client("dynamodb", f"http://127.0.0.1:{port}")
+            definition = template.table_definition("bench-writes")
+            definition.pop("StreamSpecification", None)
+            client.create_table(**definition)
+            table = Table("bench-writes", client)
+            for label, enabled in (("with search tokens", True), ("without search tokens", False)):
+                customers_dal.SEARCH_INDEX = enabled
+                who = Principal(f"acct_writes{int(enabled)}", False, frozenset(), "key_bench")
+                row = _write_row(table, who)
+                results[label] = row
+        finally:
+            customers_dal.SEARCH_INDEX = True
+            processes.stop(proc)
+    return results
+
+
+def render_write_cost(results: dict[str, dict[str, float]]) -> list[str]:
+    labels = list(results)
+    lines = ["| write | " + " | ".join(f"{label} (capacity units)" for label in labels) + " | ratio |",
+             "|---|" + "---:|" * (len(labels) + 1)]
+    for op in results[labels[0]]:
+        with_, without = results[labels[0]][op], results[labels[1]][op]
+        ratio = f"{with_ / without:.2f}×" if without else "n/a"
+        lines.append(f"| {op} | {with_:g} | {without:g} | {ratio} |")
     return lines

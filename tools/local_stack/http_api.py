@@ -76,7 +76,8 @@ def authorizer_event(event: dict[str, Any]) -> dict[str, Any]:
 class HttpApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], authorizer: FunctionPool,
                  extra: dict[str, tuple[str, bytes]] | None = None) -> None:
-        self.routes = routes
+        # API Gateway prefers the most specific route: /v1/customers/search over /v1/customers/{id}.
+        self.routes = sorted(routes, key=lambda r: (r.path == "$default", r.path.count("{")))
         self.pools = pools
         self.authorizer = authorizer
         self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json)

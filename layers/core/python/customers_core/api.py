@@ -82,9 +82,13 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
+_WITHOUT_IDEMPOTENCY: set[int] = set()
+
+
 def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
     """The $default route's app: 405 with Allow for a known path, else 404 route_not_found."""
     app = create_app()
+    _WITHOUT_IDEMPOTENCY.add(id(app))  # it never runs an operation, so a key has nothing to guard
 
     @app.not_found
     def _unmatched(_: Exception) -> Response:
@@ -139,10 +143,37 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     request_id = ids.new_id(ids.REQUEST)
     logger.append_keys(request_id=request_id, account=None, livemode=None)
     app.append_context(request_id=request_id)
-    result = app.resolve(event, context)
+    idempotency_key = (event.get("headers") or {}).get("idempotency-key")
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    who = _caller(event)
+    if idempotency_key is not None and method == "POST" and who and id(app) not in _WITHOUT_IDEMPOTENCY:
+        from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
+        from customers_core.dal.table import get_table  # noqa: PLC0415
+
+        try:
+            result = idempotency.guarded(get_table(), who, idempotency_key, event, request_id,
+                                         lambda: app.resolve(event, context))
+        except ApiError as exc:
+            logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
+            result = _error_result(exc)
+    else:
+        result = app.resolve(event, context)
     headers = result.setdefault("headers", {})
     headers["Request-Id"] = request_id
-    idempotency_key = (event.get("headers") or {}).get("idempotency-key")
     if idempotency_key:
-        headers["Idempotency-Key"] = idempotency_key
+        headers["Idempotency-Key"] = idempotency_key[:255]
     return result
+
+
+def _caller(event: dict[str, Any]) -> Principal | None:
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+    try:
+        return principal_from_context(context)
+    except ApiError:
+        return None
+
+
+def _error_result(error: ApiError) -> dict[str, Any]:
+    """An error answered before the route ran, in the shape the resolver returns."""
+    return {"statusCode": error.status, "body": json.dumps(error.body(), separators=(",", ":")),
+            "isBase64Encoded": False, "headers": {"Content-Type": JSON, **error.headers}}

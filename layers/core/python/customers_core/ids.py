@@ -16,6 +16,7 @@ API_KEY = "key"
 REQUEST = "req"
 WEBHOOK_ENDPOINT = "we"
 ATTEMPT = "att"
+WALLET = "wal"
 
 
 _last = 0

@@ -60,6 +60,16 @@ def external_id_marker(tenant_prefix: str, external_id: str) -> Key:
     return {"pk": f"{tenant_prefix}#EXTID#{external_id}", "sk": "UNIQUE"}
 
 
+def wallet_owners_partition(tenant_prefix: str, address_key: str) -> str:
+    """The customers holding one address (one item per network and chain)."""
+    return f"{tenant_prefix}#WALLET#{address_key}"
+
+
+def wallet_marker(tenant_prefix: str, address_key: str, network: str, chain_id: int | None) -> Key:
+    """Uniqueness marker: one (network, chain_id, address) per account+mode."""
+    return {"pk": wallet_owners_partition(tenant_prefix, address_key), "sk": f"{network}#{chain_id or '-'}"}
+
+
 def filtered_partition(tenant_prefix: str, attribute: str, value: str) -> str:
     """GSI1 partition of the customers with one attribute value (status, sentiment, tag), by id."""
     return f"{tenant_prefix}#{attribute.upper()}#{value}"
@@ -117,3 +127,21 @@ def delivery(tenant_prefix: str, event_id: str, endpoint_id: str) -> Key:
 def delivery_attempt(tenant_prefix: str, event_id: str, endpoint_id: str, attempt_id: str) -> Key:
     """One attempt (status, duration, next attempt), after its delivery in the same collection."""
     return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": f"DLV#{endpoint_id}#{attempt_id}"}
+
+
+# --- idempotency ----------------------------------------------------------------------------------
+def idempotency_record(tenant_prefix: str, key_hash: str) -> Key:
+    """One Idempotency-Key of one account+mode (the key hashed: it is the caller's free text)."""
+    return {"pk": f"{tenant_prefix}#IDEM#{key_hash}", "sk": "IDEM"}
+
+
+# --- search ---------------------------------------------------------------------------------------
+def search_bucket(tenant_prefix: str, field: str, token: str) -> str:
+    """A base-table partition of search tokens: one field, tokens sharing their first two characters
+    (prefix queries need at least two). Base table, not an index: searches read it consistently."""
+    return f"{tenant_prefix}#TOK#{field}#{token[:2]}"
+
+
+def search_token(tenant_prefix: str, field: str, token: str, customer_id: str) -> Key:
+    """One token of one customer: sorted by token, then by customer id (newest last)."""
+    return {"pk": search_bucket(tenant_prefix, field, token), "sk": f"{token}#{customer_id}"}

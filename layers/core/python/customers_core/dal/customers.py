@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from customers_core import keys
+from customers_core.addresses import lookup_key
 from customers_core.dal.table import Item, Table, TransactionCanceled, serialize
 
 UNIQUE_FIELDS = {"email": keys.email_marker, "external_id": keys.external_id_marker}
@@ -46,6 +47,68 @@ def index_entries(tenant: str, item: Item | None) -> dict[str, Item]:
     return entries
 
 
+def wallet_markers(tenant: str, item: Item | None) -> dict[tuple[str, str], Item]:
+    """The uniqueness markers of a live customer's wallets, by key."""
+    if not item or item.get("deleted"):
+        return {}
+    markers = {}
+    for wallet in item.get("wallets") or []:
+        key = keys.wallet_marker(tenant, lookup_key(wallet["address"]), wallet["network"], wallet.get("chain_id"))
+        markers[(key["pk"], key["sk"])] = {**key, "entity": "wallet_marker", "customer_id": item["id"],
+                                           "wallet_id": wallet["id"]}
+    return markers
+
+
+# The benchmark turns this off to price the search index; nothing else should.
+SEARCH_INDEX = True
+MAX_TRANSACTION = 100
+_SEARCH_FIELDS = {"name": 10, "email": 8}  # words indexed per field, at most
+
+
+def escape_token(token: str) -> str:
+    return token.replace("%", "%25").replace("#", "%23")[:200]
+
+
+def search_tokens(item: Item | None) -> set[tuple[str, str]]:
+    """(field, token) pairs a live customer is found by: words of name and email (prefix queries
+    read a range of them), and exact values of phone, external_id, status, tags and metadata; plus
+    ("created", "") for created-range queries. Tokens are lower-cased; '#' is escaped."""
+    if not SEARCH_INDEX or not item or item.get("deleted"):
+        return set()
+    from customers_core.search.query import words  # noqa: PLC0415 — the parser stays out of plain writes
+
+    tokens = {("created", "")}
+    if item.get("name"):
+        tokens |= {("name", w) for w in list(dict.fromkeys(words(str(item["name"]))))[:_SEARCH_FIELDS["name"]]}
+    if item.get("email"):
+        local, _, domain = str(item["email"]).lower().rpartition("@")
+        labels = domain.split(".")[:-1]  # not the TLD: every .com customer in one partition helps no one
+        email_words = list(dict.fromkeys(words(local) + [w for label in labels for w in words(label)]))
+        tokens |= {("email", w) for w in email_words[:_SEARCH_FIELDS["email"]]}
+    if item.get("phone"):
+        tokens.add(("phone", normalize_phone(str(item["phone"]))))
+    if item.get("external_id"):
+        tokens.add(("external_id", str(item["external_id"]).lower()))
+    tokens.add(("status", str(item.get("status", "active"))))
+    tokens |= {("tag", str(t).lower()) for t in item.get("tags") or []}
+    tokens |= {("metadata", f"{k}={str(v).lower()}") for k, v in (item.get("metadata") or {}).items()}
+    return {(field, escape_token(token)) for field, token in tokens}
+
+
+def normalize_phone(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def token_items(tenant: str, item: Item | None) -> dict[tuple[str, str], Item]:
+    out: dict[tuple[str, str], Item] = {}
+    for field, token in search_tokens(item):
+        assert item is not None
+        key = keys.search_token(tenant, field, token, item["id"])
+        out[(key["pk"], key["sk"])] = {**key, "entity": "search_token", "customer_id": item["id"]}
+    return out
+
+
 def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> None:
     """Write `new` (a create when `old` is None, else a change of `old`, possibly to a tombstone)
     and everything that must change with it, all or nothing."""
@@ -72,6 +135,14 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
         if after:
             item = {**marker(tenant, after), "entity": f"{field}_marker", "customer_id": new["id"]}
             add(f"taken:{field}", {"Put": {"Item": serialize(item), "ConditionExpression": "attribute_not_exists(pk)"}})
+    old_wallets, new_wallets = wallet_markers(tenant, old), wallet_markers(tenant, new)
+    for key in old_wallets.keys() - new_wallets.keys():
+        add("release", {"Delete": {"Key": serialize({"pk": key[0], "sk": key[1]}),
+                                   "ConditionExpression": "customer_id = :id",
+                                   "ExpressionAttributeValues": {":id": {"S": new["id"]}}}})
+    for key in new_wallets.keys() - old_wallets.keys():
+        add("taken:wallet", {"Put": {"Item": serialize(new_wallets[key]),
+                                     "ConditionExpression": "attribute_not_exists(pk)"}})
     old_entries, new_entries = index_entries(tenant, old), index_entries(tenant, new)
     counts = _count_changes(old, new, old_entries.keys(), new_entries.keys())
     if counts:
@@ -81,6 +152,17 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
     for sort_key, entry in new_entries.items():
         if old_entries.get(sort_key) != entry:
             add("index", {"Put": {"Item": serialize(entry)}})
+    old_tokens, new_tokens = token_items(tenant, old), token_items(tenant, new)
+    for key in old_tokens.keys() - new_tokens.keys():
+        add("token", {"Delete": {"Key": serialize({"pk": key[0], "sk": key[1]})}})
+    for key in new_tokens.keys() - old_tokens.keys():
+        add("token", {"Put": {"Item": serialize(new_tokens[key])}})
+    # A transaction holds 100 operations. Only a write that changes very many search tokens at once
+    # (say, 50 metadata values) goes beyond; its remaining token writes follow at once, before the
+    # request returns. Searches check every candidate against the customer item, so in between a
+    # token can only be missing, never wrong (docs/data-model.md).
+    later = operations[MAX_TRANSACTION:]
+    operations, labels = operations[:MAX_TRANSACTION], labels[:MAX_TRANSACTION]
     try:
         table.transact_write(operations)
     except TransactionCanceled as exc:
@@ -90,6 +172,8 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None) -> No
         if old is not None or "TransactionConflict" in exc.reasons:
             raise Stale from exc
         raise
+    for start in range(0, len(later), MAX_TRANSACTION):
+        table.transact_write(later[start:start + MAX_TRANSACTION])
 
 
 def _live(item: Item | None) -> bool:
@@ -100,7 +184,7 @@ def _count_changes(old: Item | None, new: Item, before: Any, after: Any) -> dict
     """What the account's counter item must add: the customer count, and one count per index entry
     sort key (`IDX#tag#vip` …), so a single-filter total_count is one read."""
     changes = {"count": int(_live(new)) - int(_live(old))}
-    for sort_key in set(before) ^ set(after):
+    for sort_key in {k for k in set(before) ^ set(after) if k.startswith("IDX#")}:
         changes[sort_key] = 1 if sort_key in after else -1
     return {name: delta for name, delta in changes.items() if delta}
 
@@ -127,6 +211,12 @@ def owner_of(table: Table, tenant: str, field: str, value: str) -> str | None:
     marker = UNIQUE_FIELDS[field](tenant, value.lower() if field == "email" else value)
     item = table.get(marker)
     return str(item["customer_id"]) if item else None
+
+
+def wallet_owners(table: Table, tenant: str, address: str) -> list[str]:
+    """Ids of the live customers holding an address (on any network and chain): one Query."""
+    return [str(i["customer_id"]) for i in table.query_partition(keys.wallet_owners_partition(tenant,
+                                                                                           lookup_key(address)))]
 
 
 def count_customers(table: Table, tenant: str, attribute: str | None = None, value: str | None = None) -> int:

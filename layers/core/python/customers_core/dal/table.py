@@ -103,6 +103,8 @@ class Table:
         """Items of one GSI partition with sort key in [lower, upper], in order, that pass the filter:
         stops at `want` matches or after evaluating `read_cap` items, whichever is first. Returns the
         matches and whether the partition was read to its end."""
+        if lower is not None and upper is not None and lower > upper:
+            return [], True  # an empty range (DynamoDB refuses BETWEEN with its bounds reversed)
         condition = "#pk = :pk"
         expr_names = {"#pk": f"{index}pk", **(names or {})}
         expr_values: dict[str, Any] = {":pk": partition, **(values or {})}

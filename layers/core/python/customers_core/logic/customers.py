@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from customers_core import ids, keys
+from customers_core.addresses import lookup_key
 from customers_core.auth import Principal
 from customers_core.dal import customers as dal
 from customers_core.dal.table import Item, Table
@@ -24,7 +25,10 @@ MAX_BATCH = 100
 UPDATE_ATTEMPTS = 25  # optimistic retries of a read-modify-write that lost a race
 
 
-def _taken(field: str) -> Conflict:
+def taken(field: str) -> Conflict:
+    if field == "wallet":
+        return Conflict("This wallet already belongs to a customer of this account.", param="address",
+                        code="wallet_taken")
     noun = "email" if field == "email" else "external_id"
     return Conflict(f"A customer with this {noun} already exists.", param=field, code=f"{field}_taken")
 
@@ -97,7 +101,7 @@ def create_customer(table: Table, who: Principal, params: CustomerParams,
     try:
         dal.write_customer(table, who.tenant, item, None)
     except dal.Taken as exc:
-        raise _taken(exc.field) from exc
+        raise taken(exc.field) from exc
     return customer_object(item)
 
 
@@ -137,7 +141,7 @@ def create_customers(table: Table, who: Principal, raw_items: list[Any],
     return (207 if errors else 200), body
 
 
-def _load(table: Table, who: Principal, raw_id: str) -> Item:
+def load_customer(table: Table, who: Principal, raw_id: str) -> Item:
     customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
     item = dal.get_customer(table, who.tenant, customer_id) if customer_id else None
     if item is None:
@@ -148,14 +152,14 @@ def _load(table: Table, who: Principal, raw_id: str) -> Item:
 def retrieve_customer(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
     """The customer, or `{id, object, deleted: true}` once deleted. Another account's or mode's id
     is looked up under the caller's own partition, so it is simply missing: same 404, same path."""
-    return customer_object(_load(table, who, raw_id))
+    return customer_object(load_customer(table, who, raw_id))
 
 
-def _change(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
+def change_customer(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
     """Read, change, write with the version condition; re-read and retry when another writer won,
     so concurrent partial updates (and metadata merges) all land."""
     for attempt in range(UPDATE_ATTEMPTS):
-        old = _load(table, who, raw_id)
+        old = load_customer(table, who, raw_id)
         if old.get("deleted"):
             raise _missing(raw_id)
         new = change(old)
@@ -166,7 +170,7 @@ def _change(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
         try:
             dal.write_customer(table, who.tenant, new, old)
         except dal.Taken as exc:
-            raise _taken(exc.field) from exc
+            raise taken(exc.field) from exc
         except dal.Stale:
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311 — jitter, not crypto
             continue
@@ -186,7 +190,7 @@ def update_customer(table: Table, who: Principal, raw_id: str, params: CustomerP
             new.pop(key, None)
         return {**new, **stamp}
 
-    return customer_object(_change(table, who, raw_id, change))
+    return customer_object(change_customer(table, who, raw_id, change))
 
 
 def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str, str | None]) -> dict[str, Any]:
@@ -199,7 +203,7 @@ def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str
                 "account_id": old["account_id"], "livemode": old["livemode"], "created": old["created"],
                 "deleted": True, **stamp}
 
-    tombstone = _change(table, who, raw_id, change)
+    tombstone = change_customer(table, who, raw_id, change)
     return {"id": tombstone["id"], "object": "customer", "deleted": True}
 
 
@@ -228,6 +232,8 @@ def _matches(item: Item, params: ListCustomersParams, low: int | None, high: int
         params.tag is None or params.tag in (item.get("tags") or []),
         params.email is None or str(item.get("email", "")).lower() == params.email.lower(),
         params.external_id is None or item.get("external_id") == params.external_id,
+        params.wallet is None or any(lookup_key(w["address"]) == lookup_key(params.wallet)
+                                     for w in item.get("wallets") or []),
         low is None or item["created"] >= low,
         high is None or item["created"] <= high,
     ))
@@ -251,11 +257,10 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     skip = (params.page - 1) * params.page_size if params.page is not None else 0
 
     exhausted = True
-    if params.email or params.external_id:
-        field = "email" if params.email else "external_id"
-        owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
-        found = dal.get_customers(table, who.tenant, [owner]) if owner else {}
-        items = [i for i in found.values() if _matches(i, params, low, high)
+    found = _by_unique_value(table, who, params)
+    if found is not None:
+        items = [i for i in sorted(found.values(), key=lambda i: str(i["id"]), reverse=not forward)
+                 if _matches(i, params, low, high)
                  and (cursor is None or (i["id"] > cursor if forward else i["id"] < cursor))]
         ordered_ids = [i["id"] for i in items][skip:]
         customers = {i["id"]: i for i in items}
@@ -283,15 +288,37 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     return body
 
 
+def _by_unique_value(table: Table, who: Principal, params: ListCustomersParams) -> dict[str, Item] | None:
+    """The customers an email, external_id, wallet or search filter can match (marker lookups and
+    the search index, all strongly consistent), intersected; None when the list has none of them."""
+    found: dict[str, Item] | None = None
+
+    def narrow(items: dict[str, Item]) -> None:
+        nonlocal found
+        found = items if found is None else {k: v for k, v in found.items() if k in items}
+
+    if params.email or params.external_id:
+        field = "email" if params.email else "external_id"
+        owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
+        narrow(dal.get_customers(table, who.tenant, [owner]) if owner else {})
+    if params.wallet:
+        owners = dal.wallet_owners(table, who.tenant, params.wallet)
+        narrow(dal.get_customers(table, who.tenant, owners) if owners else {})
+    if params.search is not None:
+        from customers_core.logic import search  # noqa: PLC0415 — the parser stays off unfiltered lists
+
+        matched, _, _ = search.run(table, who.tenant, search.list_search_query(params.search), want=None)
+        narrow({i["id"]: i for i in matched})
+    return found
+
+
 def count_matching(table: Table, who: Principal, params: ListCustomersParams, low: int | None,
                    high: int | None) -> int:
     """total_count: one read of the account's counter item when unfiltered or filtered by one attribute
     (status, sentiment or tag); for a combination or a created range, a COUNT query over the driving
     index partition, which reads that partition (it costs what the filter selects)."""
-    if params.email or params.external_id:
-        field = "email" if params.email else "external_id"
-        owner = dal.owner_of(table, who.tenant, field, str(params.email or params.external_id))
-        found = dal.get_customers(table, who.tenant, [owner]) if owner else {}
+    found = _by_unique_value(table, who, params)
+    if found is not None:
         return sum(1 for i in found.values() if _matches(i, params, low, high))
     driver, filter_expression, names, values = _list_filters(params)
     if low is None and high is None and filter_expression is None:  # no filter, or exactly one attribute

@@ -114,6 +114,12 @@ def _custom_fields(stored: Any) -> dict[str, Any]:
     return dict(stored or {})
 
 
+def wallet_object(wallet: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
+    from customers_core.models.wallets import wallet_object as build  # noqa: PLC0415 — wallets imports this module
+
+    return build(wallet, customer)
+
+
 def customer_object(item: dict[str, Any]) -> dict[str, Any]:
     """The API's customer object for a stored customer item (or a stream image of one)."""
     if item.get("deleted"):
@@ -131,7 +137,7 @@ def customer_object(item: dict[str, Any]) -> dict[str, Any]:
         "notes": item.get("notes"),
         "custom_fields": _custom_fields(item.get("custom_fields")),
         "metadata": dict(item.get("metadata") or {}),
-        "wallets": [],
+        "wallets": [wallet_object(w, item) for w in item.get("wallets") or []],
         "created": item["created"],
         "updated": item.get("updated", item["created"]),
     }

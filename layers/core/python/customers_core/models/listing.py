@@ -71,6 +71,9 @@ class ListCustomersParams(BaseModel):
     status: Status | None = None
     sentiment: Sentiment | None = None
     tag: str | None = Field(default=None, max_length=64)
+    wallet: str | None = Field(default=None, max_length=64, description="A wallet address: its owner")
+    search: str | None = Field(default=None, min_length=2, max_length=200,
+                               description="Word-prefix match on name and email (each word ≥ 2 characters)")
     created: CreatedRange | None = None
     include: list[Literal["total_count"]] | None = None
     expand: list[str] | None = None

@@ -1,0 +1,1 @@
+"""Customer search (api.md §6): the query language and the token index it reads."""
