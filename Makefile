@@ -14,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # `make run WEBHOOK_RETRY_SCHEDULE=0,2,5` (or the same in the environment) reaches the local stack.
 export WEBHOOK_RETRY_SCHEDULE
 
-.PHONY: help check-python install openapi run test test-unit test-integration test-e2e test-infra lint bench build validate clean
+.PHONY: help check-python install openapi run test test-unit test-integration test-e2e test-infra lint bench build validate deploy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,11 +35,16 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml | check-python
 	.venv-sam/bin/pip install --quiet -r requirements/sam.txt
 	touch $@
 
+.venv-checkov/.installed: requirements/checkov.txt | check-python
+	$(PYTHON313) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements/checkov.txt
+	touch $@
+
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed .venv-sam/.installed ## set up everything
+install: $(VENV)/.installed node_modules/.installed .venv-sam/.installed .venv-checkov/.installed ## set up everything
 
 run: $(VENV)/.installed node_modules/.installed ## the local stack on 127.0.0.1:$(PORT) (Ctrl-C stops it)
 	$(PY) -m local_stack --port $(PORT)
@@ -56,7 +61,7 @@ test-integration: $(VENV)/.installed node_modules/.installed ## DAL and fan-out 
 test-e2e: $(VENV)/.installed node_modules/.installed ## real HTTP against a local stack
 	$(PY) -m pytest tests/e2e
 
-test-infra: install ## sam validate --lint, cfn-lint, sam build, events/ samples
+test-infra: install ## sam validate --lint, cfn-lint, checkov, sam build per stage, events/ samples
 	PATH="$(abspath $(PY313_DIR)):$$PATH" $(PY) -m pytest tests/infrastructure
 
 lint: $(VENV)/.installed ## ruff and mypy
@@ -64,7 +69,7 @@ lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed node_modules/.installed ## benchmarks → docs/benchmarks.md
-	$(PY) -m benchmarks --out docs/benchmarks.md
+	$(PY) -m benchmarks --out docs/benchmarks.md $(BENCH_ARGS)
 
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the code
 	$(PY) -m local_stack.openapi
@@ -72,8 +77,14 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the code
 build: .venv-sam/.installed ## sam build (arm64, no container)
 	PATH="$(abspath $(PY313_DIR)):$$PATH" $(SAM) build
 
-validate: .venv-sam/.installed ## sam validate --lint
+validate: .venv-sam/.installed .venv-checkov/.installed ## sam validate --lint, and checkov
 	$(SAM) validate --lint --region us-east-1
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+STAGE ?= dev
+deploy: build ## sam deploy --config-env $(STAGE) (checks for AWS credentials first)
+	$(PY) -m customers_admin.preflight --stage $(STAGE)
+	$(SAM) deploy --config-env $(STAGE)
 
 clean: ## remove build output and local data
 	rm -rf .aws-sam .local .pytest_cache

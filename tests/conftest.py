@@ -68,10 +68,17 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    function_environment(monkeypatch)
     clear_caches()
     with mock_aws():
         yield
     clear_caches()
+
+
+def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the template's Globals give every function besides the table (Powertools' settings)."""
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "customers-api")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "CustomersApi/test")
 
 
 def clear_caches() -> None:

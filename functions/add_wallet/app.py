@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.api import body_model, create_app, documented, handle, json_response, principal, request_info
 from customers_core.dal.table import get_table
 from customers_core.logic.wallets import add_wallet
 from customers_core.models.wallets import WalletCreate, WalletObject
 from customers_core.observability import logger
+
+if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less to import
+    from aws_lambda_powertools.event_handler.openapi.params import Body
 
 app = create_app()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.api import create_app, documented, handle, json_response, principal, raw_body, request_info
 from customers_core.dal.table import get_table
@@ -13,6 +12,9 @@ from customers_core.models.customer import CustomerParams
 from customers_core.models.responses import CustomerBatch, CustomerObject
 from customers_core.observability import logger
 from pydantic import Field
+
+if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less to import
+    from aws_lambda_powertools.event_handler.openapi.params import Body
 
 app = create_app()
 CustomerArray = Annotated[list[CustomerParams], Field(min_length=1, max_length=100)]

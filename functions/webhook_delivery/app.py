@@ -9,6 +9,8 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.dal.table import get_table
 from customers_core.logic.delivery import Outcome, deliver
@@ -16,6 +18,7 @@ from customers_core.observability import logger
 from customers_core.queues import sqs
 from customers_core.settings import get_settings
 
+metrics = Metrics()  # namespace and service from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME
 MAX_SQS_DELAY = 900  # SendMessage's DelaySeconds limit; longer waits continue by visibility
 MAX_VISIBILITY = 43200
 
@@ -35,22 +38,33 @@ def carry_out(record: dict[str, Any], outcome: Outcome) -> bool:
     return True
 
 
-def handle_record(record: dict[str, Any]) -> bool:
+# Outcomes that were an HTTP attempt, and which of those failed (the failure-rate alarm's inputs).
+ATTEMPTED = {"delivered", "retry", "dead_lettered", "disabled_gone", "disabled_failing"}
+FAILED = ATTEMPTED - {"delivered"}
+
+
+def handle_record(record: dict[str, Any]) -> tuple[bool, str]:
     try:
-        return carry_out(record, deliver(get_table(), json.loads(record["body"])))
+        outcome = deliver(get_table(), json.loads(record["body"]))
+        return carry_out(record, outcome), outcome.result
     except Exception:
         # Left on the queue: it is received again after the visibility timeout; the queue's redrive
         # policy dead-letters a message that keeps failing like this.
         logger.exception("delivery message failed", extra={"message_id": record.get("messageId")})
-        return False
+        return False, "error"
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     if not records:
         return {"batchItemFailures": []}
     with ThreadPoolExecutor(max_workers=len(records)) as pool:
-        done = list(pool.map(handle_record, records))
-    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r, ok in zip(records, done, strict=True)
-                                  if not ok]}
+        outcomes = list(pool.map(handle_record, records))
+    results = [result for _, result in outcomes]
+    metrics.add_metric(name="WebhookDeliveryAttempts", unit=MetricUnit.Count,
+                       value=sum(r in ATTEMPTED for r in results))
+    metrics.add_metric(name="WebhookDeliveryFailures", unit=MetricUnit.Count, value=sum(r in FAILED for r in results))
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                  for r, (done, _) in zip(records, outcomes, strict=True) if not done]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from local_stack import template
 
@@ -21,9 +22,17 @@ def test_cfn_lint_with_serverless_rules_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_sam_build_succeeds_for_arm64_without_a_container(tmp_path: Path):
+@pytest.fixture(scope="module")
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sam-cache")
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_sam_build_succeeds_for_every_stage_on_arm64_without_a_container(tmp_path: Path, build_cache: Path,
+                                                                         stage: str):
     build_dir = tmp_path / "build"
-    result = run_tool([str(tool(".venv-sam", "sam")), "build", "--build-dir", str(build_dir)])
+    result = run_tool([str(tool(".venv-sam", "sam")), "build", "--config-env", stage, "--build-dir", str(build_dir),
+                       "--cached", "--cache-dir", str(build_cache)])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layer = build_dir / "CoreLayer" / "python"
     assert (layer / "customers_core" / "api.py").exists()

@@ -68,7 +68,7 @@ def webhook_aws(table: Table, dynamodb_local: str, moto_server: str,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The functions' AWS environment over DynamoDB Local and moto's server: a fresh KMS key and a
     delivery queue, dead-letter queue and stream failure queue of their own; local receivers allowed."""
-    from tests.conftest import clear_caches
+    from tests.conftest import clear_caches, function_environment
 
     n = next(_n)
     sqs, kms = _client("sqs", moto_server), _client("kms", moto_server)
@@ -83,6 +83,7 @@ def webhook_aws(table: Table, dynamodb_local: str, moto_server: str,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    function_environment(monkeypatch)
     clear_caches()
     yield env
     clear_caches()

@@ -45,3 +45,18 @@ def test_ids_made_in_one_millisecond_still_increase():
     made = [ids.new_id("cus", at=1_700_000_000.123) for _ in range(50)]
     assert made == sorted(made) and len(set(made)) == 50
     assert {ULID.from_str(m[4:]).milliseconds for m in made} == {1_700_000_000_123}
+
+
+def test_after_a_snapstart_restore_random_is_reseeded_and_ids_restart_their_counter():
+    import random
+
+    from customers_core import ids
+    from customers_core.observability import after_restore
+
+    random.seed(7)
+    snapshot_state = random.getstate()
+    ids.new_id("cus")
+    after_restore()
+    assert random.getstate() != snapshot_state
+    assert ids._last == 0
+    assert ids.new_id("cus") != ids.new_id("cus")

@@ -313,7 +313,7 @@ def test_dns_rebinding_to_a_private_address_is_refused_at_delivery(table, routed
     assert outcome.result == "retry" and receiver.requests == []
 
 
-def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_context):
+def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_context, capsys):
     """The handler sends retries and dead letters, and hides not-yet-due messages (partial failure)."""
     monkeypatch.setattr(netguard, "post", Receiver(500))
     monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "0,30")
@@ -335,8 +335,12 @@ def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_contex
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
         return result, got
 
+    capsys.readouterr()
     result, got = run_once()
     assert len(got) == 2 and result == {"batchItemFailures": []}
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(m["WebhookDeliveryAttempts"], m["WebhookDeliveryFailures"]) for m in emf] == [([2.0], [2.0])]
+    assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CustomersApi/test"
     delayed = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
     assert delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"  # the two retries, due in ~30 s
     # The last attempt's failure goes to the dead-letter queue.

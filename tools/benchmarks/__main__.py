@@ -12,6 +12,7 @@ Measures, in one run on this machine:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -59,7 +60,8 @@ def running_stack() -> Iterator[dict[str, Any]]:
                 time.sleep(0.05)
             yield json.loads(stack_file.read_text())
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
 
 
@@ -145,17 +147,45 @@ def _fresh_process_seconds(code: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def bench_imports(repeats: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"floor: import boto3; boto3.client('dynamodb')": []}
-    functions = template.functions()
-    for name in functions:
-        results[name] = []
-    for _ in range(repeats):  # interleaved, so drift on the machine hits every row alike
-        results["floor: import boto3; boto3.client('dynamodb')"].append(_fresh_process_seconds(_FLOOR_SNIPPET))
-        for name, fn in functions.items():
-            path = fn.code_dir / f"{fn.handler.rpartition('.')[0]}.py"
-            results[name].append(_fresh_process_seconds(_IMPORT_SNIPPET.format(layer=str(LAYER), path=str(path))))
+def _handlers(root: Path) -> dict[str, Path]:
+    """Each function's handler module in the tree at `root` (this checkout or an older commit's)."""
+    loaded = template.load(root / "template.yaml")
+    return {name: root / res["Properties"]["CodeUri"] / (res["Properties"]["Handler"].rpartition(".")[0] + ".py")
+            for name, res in loaded["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+
+
+def bench_imports(repeats: int, before: Path | None = None) -> dict[str, dict[str, list[float]]]:
+    """Import time of every handler, in this tree and (optionally) in an older one, interleaved so
+    that drift on the machine hits every row alike."""
+    floor = "floor: import boto3; boto3.client('dynamodb')"
+    trees = {"now": ROOT, **({"before": before} if before else {})}
+    handlers = {label: _handlers(root) for label, root in trees.items()}
+    results: dict[str, dict[str, list[float]]] = {label: {floor: []} for label in trees}
+    for _ in range(repeats):
+        for label, root in trees.items():
+            results[label][floor].append(_fresh_process_seconds(_FLOOR_SNIPPET))
+            layer = root / "layers" / "core" / "python"
+            for name, path in handlers[label].items():
+                results[label].setdefault(name, []).append(
+                    _fresh_process_seconds(_IMPORT_SNIPPET.format(layer=str(layer), path=str(path))))
     return results
+
+
+@contextmanager
+def worktree(revision: str | None) -> Iterator[Path | None]:
+    """A checkout of `revision` in a temporary folder (for the before/after import comparison)."""
+    if not revision:
+        yield None
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "before"
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False,
+                           capture_output=True)
 
 
 def render_webhooks(results: dict[str, Any]) -> list[str]:
@@ -182,10 +212,45 @@ def render_webhooks(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict, command: str,
+def render_imports(imports: dict[str, dict[str, list[float]]]) -> list[str]:
+    now = imports["now"]
+    before = imports.get("before")
+    floor_key = next(k for k in now if k.startswith("floor"))
+    floor = statistics.median(now[floor_key])
+    lines = [
+        "",
+        f"## Cold-start import time of each handler module (fresh Python 3.13 process, median of "
+        f"{len(now[floor_key])})",
+        "",
+        "The floor is what any DynamoDB-using Lambda pays: `import boto3; boto3.client(\"dynamodb\")`. "
+        "A handler module's import includes boto3 (the layer uses its type serializer) but creates no "
+        "client until the first query, and adds Powertools and pydantic.",
+    ]
+    if before:
+        before_floor = statistics.median(before[floor_key])
+        lines += [
+            "`before` is the same measurement, in the same run and interleaved with `now`, of the code "
+            f"as it was at {BEFORE_LABEL}; each ratio is to its own run's floor.", "",
+            "| module | before (ms) | before ratio | now (ms) | now ratio |", "|---|---:|---:|---:|---:|"]
+        for name, values in now.items():
+            median = statistics.median(values)
+            old = before.get(name)
+            old_cells = (f"{statistics.median(old) * 1000:.1f} | {statistics.median(old) / before_floor:.2f}×"
+                         if old else "— | —")
+            lines.append(f"| {name} | {old_cells} | {median * 1000:.1f} | {median / floor:.2f}× |")
+        return lines
+    lines += ["", "| module | median (ms) | ratio to floor |", "|---|---:|---:|"]
+    for name, values in now.items():
+        median = statistics.median(values)
+        lines.append(f"| {name} | {median * 1000:.1f} | {median / floor:.2f}× |")
+    return lines
+
+
+BEFORE_LABEL = ""
+
+
+def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_results: dict, command: str,
            webhook_results: dict[str, Any] | None = None, writes: dict[str, dict[str, float]] | None = None) -> str:
-    floor_key = next(k for k in imports if k.startswith("floor"))
-    floor = statistics.median(imports[floor_key])
     lines = [
         "# Benchmarks",
         "",
@@ -238,21 +303,7 @@ def render(stack: dict, imports: dict[str, list[float]], capacity_results: dict,
                   "Capacity units of one write with the search tokens written in the same transaction, and "
                   "with the index switched off (for this comparison only). Transactions are charged double; "
                   "each token is a small item (≤ 1 KB).", "", *capacity.render_write_cost(writes)]
-    lines += [
-        "",
-        "## Cold-start import time of each handler module (fresh Python 3.13 process, median of "
-        f"{len(imports[floor_key])})",
-        "",
-        "The floor is what any DynamoDB-using Lambda pays: `import boto3; boto3.client(\"dynamodb\")`. "
-        "A handler module's import includes boto3 (the layer uses its type serializer) but creates no "
-        "client until the first query, and adds Powertools and pydantic.",
-        "",
-        "| module | median (ms) | ratio to floor |",
-        "|---|---:|---:|",
-    ]
-    for name, values in imports.items():
-        median = statistics.median(values)
-        lines.append(f"| {name} | {median * 1000:.1f} | {median / floor:.2f}× |")
+    lines += render_imports(imports)
     return "\n".join(lines) + "\n"
 
 
@@ -262,6 +313,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--webhook-writes", type=int, default=100)
+    parser.add_argument("--imports-before", default=None,
+                        help="a git revision whose handlers' import times are measured beside this tree's")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 50_000],
                         help="account sizes for the cost table")
     args = parser.parse_args()
@@ -269,8 +322,12 @@ def main() -> int:
     webhook_results = bench_webhooks(args.webhook_writes)
     capacity_results = capacity.run(tuple(args.sizes))
     writes = capacity.write_cost()
-    imports = bench_imports(args.repeats)
-    report = render(stack, imports, capacity_results, "make bench", webhook_results, writes)
+    global BEFORE_LABEL  # noqa: PLW0603 — the report names the revision it compared with
+    with worktree(args.imports_before) as before:
+        BEFORE_LABEL = f"`{args.imports_before}`" if before else ""
+        imports = bench_imports(args.repeats, before)
+    command = "make bench" + (f" BENCH_ARGS='--imports-before {args.imports_before}'" if before else "")
+    report = render(stack, imports, capacity_results, command, webhook_results, writes)
     args.out.write_text(report)
     print(report)
     return 0

@@ -130,6 +130,8 @@ class LocalStack:
                                                                                              refs).items()},
                # The local stack alone lets webhook endpoints be http://127.0.0.1 (local receivers).
                "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
+               # Metrics reach CloudWatch through the logs; locally they would only be noise.
+               "POWERTOOLS_METRICS_DISABLED": "true",
                **self.environment}
         os.environ.update(env)
 

@@ -94,6 +94,8 @@ def authorizer_function() -> str:
     api = next(iter(resources("AWS::Serverless::HttpApi").values()))
     auth = api["Properties"]["Auth"]
     arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+    if "Ref" in arn:  # !Ref Function.Alias
+        return str(arn["Ref"]).split(".", 1)[0]
     return str(arn["Fn::GetAtt"][0])
 
 
@@ -128,9 +130,15 @@ def queues() -> dict[str, dict[str, Any]]:
 
 
 def resolve_environment(variables: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
-    """Environment variables with Refs resolved from `refs` (logical id or parameter)."""
-    return {name: str(refs[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value)
-            for name, value in variables.items()}
+    """Environment variables with Refs and simple Subs resolved from `refs` (logical id or parameter)."""
+    def resolve(value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return str(refs[value["Ref"]])
+        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+            return re.sub(r"\$\{([\w:]+)\}", lambda m: str(refs[m.group(1)]), value["Fn::Sub"])
+        return str(value)
+
+    return {name: resolve(value) for name, value in variables.items()}
 
 
 def global_environment(refs: dict[str, str]) -> dict[str, str]:

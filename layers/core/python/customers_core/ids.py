@@ -36,6 +36,13 @@ def new_id(prefix: str, at: float | None = None) -> str:
     return f"{prefix}_{ULID.from_bytes(candidate.to_bytes(16, 'big'))}"
 
 
+def reset_monotonic_state() -> None:
+    """Forget the last id (after a SnapStart restore, each environment counts on its own)."""
+    global _last  # noqa: PLW0603
+    with _lock:
+        _last = 0
+
+
 def parse_id(prefix: str, raw: str) -> str | None:
     """The canonical prefixed id for `raw` (prefixed ULID or UUID), or None if it is neither."""
     try:
