@@ -57,3 +57,17 @@ def test_empty_ranges_answer_empty_not_500(table):
 
     page = base64.urlsafe_b64encode(b"cus_00000000000000000000000000").decode().rstrip("=")
     assert search_customers(table, WHO, SearchParams(query="created>1000000000", page=page))["data"] == []
+
+
+def test_an_and_of_broad_clauses_reads_by_matches_not_by_clause_size(table):
+    """Every customer is 'active' and named 'Common …'; one in ten is tagged vip; one has the rare word.
+    The zig-zag join jumps between the clauses' entries instead of reading the broad ones."""
+    made = [create_customer(table, WHO, CustomerParams(name=f"Common Person{n}", tags=["vip"] if n % 10 == 0 else []),
+                            {})["id"] for n in range(120)]
+    before = table.stats["items_read"]
+    found = _found(table, 'name:"common person60" status:"active" tag:"vip"')
+    reads = table.stats["items_read"] - before
+    assert found == [made[60]]
+    assert reads < 30, f"{reads} items read for one match among 120 customers"
+    print(f"\n{reads} items read")
+    assert _found(table, 'name:"common" tag:"vip"') == [made[n] for n in range(110, -1, -10)]

@@ -285,7 +285,9 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
     lines += ["", "## DynamoDB cost per operation, by account size", "",
               "Items read and capacity units as DynamoDB Local reports them (`ReturnConsumedCapacity=TOTAL`), "
               "each operation run once on the middle customer of an account seeded with that many customers "
-              "(10% inactive, 5% angry, 20% tagged vip). Writes are transactions, which DynamoDB charges double.", "",
+              "(10% inactive, 5% angry, 20% tagged vip). Writes are transactions, which DynamoDB charges double; "
+              "DynamoDB Local reports 2 units for any transaction whatever it writes, so a transaction's units "
+              "are counted from its items (2 per started KB of each item put, 2 per other operation).", "",
               *capacity.render(capacity_results), "",
               "Items read depend on the page, not on the account's size. Capacity units can still differ by "
               "a rounding step: a read is charged per 4 KB, and the larger account's ids, names and emails "
@@ -293,16 +295,19 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
               "index entries until the page fills, so its reads depend on how rare the combination is "
               "(here half the vip customers are inactive), capped at "
               f"{READ_CAP:,} index entries per request (then `has_more` says there may be more).", "",
-              "Searches read the token entries of their driving clause and then the candidate customers "
-              "(strongly consistent, so a change is found by the very next search): a unique value "
-              "(email, external_id) is 1–2 reads whatever the account's size; a prefix reads the entries "
-              "of the words it matches (here `name~\"<n>\"` matches the customers whose number starts "
-              "with those digits, which grows with the account: it is O(results), not O(account))."]
+              "Searches read token entries and then the candidate customers, all strongly consistent, so a "
+              "change is found by the very next search. A unique value (email, external_id) is 1–2 reads. "
+              "Exact clauses joined by AND are intersected by jumping between their entries (a zig-zag "
+              "join), so `name:\"user <n>\" status:\"active\" tag:\"vip\"` reads by its one match, not by "
+              "the 20% tagged vip or the 90% active. A prefix reads the entries of the words it matches: "
+              "the prefix here matches 11 customers in both accounts."]
     if writes:
         lines += ["", "## What the search index costs on writes", "",
-                  "Capacity units of one write with the search tokens written in the same transaction, and "
-                  "with the index switched off (for this comparison only). Transactions are charged double; "
-                  "each token is a small item (≤ 1 KB).", "", *capacity.render_write_cost(writes)]
+                  "Capacity units of one write (its read included) with the search tokens written in the same "
+                  "transaction, and with the index switched off (for this comparison only). Each token is a "
+                  "small item (≤ 1 KB): 2 write units in a transaction. A create writes one token per indexed "
+                  "word and value; an update writes only the tokens that change.", "",
+                  *capacity.render_write_cost(writes)]
     lines += render_imports(imports)
     return "\n".join(lines) + "\n"
 

@@ -179,19 +179,125 @@ def _created_bounds(clause: Clause) -> tuple[str | None, str | None]:
 _RANK = {"email": 0, "external_id": 1, "phone": 1, "metadata": 1, "tag": 2, "name": 3, "status": 5, "created": 6}
 
 
-def _driver(query: Query) -> Clause:
-    """The AND clause whose entries are likely fewest: unique values first, created ranges last."""
-    def rank(clause: Clause) -> tuple[int, int]:
-        base = _RANK[clause.field] + (1 if clause.op == "~" else 0)
-        return base, -len(clause.value)
+def _rank(clause: Clause) -> tuple[int, int]:
+    """Clauses likely to match fewest customers first: unique values, then exact values, created last."""
+    return _RANK[clause.field] + (1 if clause.op == "~" else 0), -len(clause.value)
 
-    return min(query.positives, key=rank)
+
+def _driver(query: Query) -> Clause:
+    """The prefix clause an AND query of prefixes only reads."""
+    return min(query.positives, key=_rank)
+
+
+class _Cursor:
+    """The customer ids of one exact token, newest first, able to jump: seek(bound) answers the
+    largest id at or below the bound with one Query starting there, instead of reading through
+    everything newer. Bounds only ever go down."""
+
+    # Items per Query: small after a jump (the next match may be far), doubling while the cursor is
+    # read in order (a long run of matches), so both cases read few items and make few calls.
+    FIRST_PAGE, MAX_PAGE = 2, 64
+
+    def __init__(self, table: Table, tenant: str, field: str, token: str, low: str | None = None,
+                 high: str | None = None) -> None:
+        self.table, self.field = table, field
+        self.prefix = f"{dal.escape_token(token)}#"
+        self.pk = keys.search_bucket(tenant, field, dal.escape_token(token))
+        self.low, self.high = low, high
+        self.buffer: list[str] = []
+        self.bottom = False  # the buffer reaches the lowest id there is
+        self.page = self.FIRST_PAGE
+
+    def seek(self, bound: str | None, inclusive: bool = True) -> str | None:
+        def above(i: str) -> bool:
+            return bound is not None and (i > bound or (i == bound and not inclusive))
+
+        skipped = 0
+        while self.buffer and above(self.buffer[0]):
+            self.buffer.pop(0)
+            skipped += 1
+        self.page = self.FIRST_PAGE if skipped > 1 else min(self.page * 2, self.MAX_PAGE)
+        if self.buffer or self.bottom:
+            return self.buffer[0] if self.buffer else None
+        top = min(i for i in (bound, self.high) if i) if (bound or self.high) else None
+        if top is None:
+            upper = f"{self.prefix}\uffff"
+        elif top == bound and not inclusive:  # just below the bound: ids are fixed-length ASCII
+            upper = f"{self.prefix}{top[:-1]}{chr(ord(top[-1]) - 1)}\uffff"
+        else:
+            upper = f"{self.prefix}{top}"
+        lower = f"{self.prefix}{self.low}" if self.low else self.prefix
+        if lower > upper:
+            self.bottom = True
+            return None
+        response = self.table.client.query(
+            TableName=self.table.name, ConsistentRead=True, ScanIndexForward=False, Limit=self.page,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi", ProjectionExpression="sk",
+            ExpressionAttributeValues=serialize({":pk": self.pk, ":lo": lower, ":hi": upper}),
+            ReturnConsumedCapacity="TOTAL")
+        self.table._record(dict(response), int(response.get("ScannedCount", 0)))
+        self.buffer = [i for i in (e["sk"]["S"][len(self.prefix):] for e in response.get("Items", []))
+                       if i.startswith("cus_") and len(i) == 30 and not above(i)]
+        self.bottom = not response.get("LastEvaluatedKey")
+        return self.buffer[0] if self.buffer else None
+
+
+class _Fixed(_Cursor):
+    """A cursor over ids already known (an email's owner)."""
+
+    def __init__(self, ids_: list[str]) -> None:
+        self.buffer = sorted(ids_, reverse=True)
+        self.bottom = True
+        self.page = self.FIRST_PAGE
+
+
+def _cursors(table: Table, tenant: str, clause: Clause) -> list[_Cursor]:
+    """The seekable streams whose intersection holds every customer matching an exact clause (a
+    name's words each; none for a prefix, which is checked on the candidates instead)."""
+    if clause.op == "~":
+        return []
+    if clause.field == "email":
+        owner = dal.owner_of(table, tenant, "email", clause.value)
+        return [_Fixed([owner] if owner else [])]
+    if clause.field == "created":
+        low, high = _created_bounds(clause)
+        if clause.op in ("<", "<=", "=") and int(clause.value) - (1 if clause.op == "<" else 0) < 0:
+            return [_Fixed([])]
+        return [_Cursor(table, tenant, "created", "", low, high)]
+    if clause.field == "name":
+        return [_Cursor(table, tenant, "name", w) for w in dict.fromkeys(words(clause.value))]
+    field, token, _ = _token_of(clause) or ("", "", True)
+    return [_Cursor(table, tenant, field, token)] if field else []
+
+
+def _intersect(cursors: list[_Cursor], before: str | None) -> Iterator[str]:
+    """Ids present in every cursor, newest first (a zig-zag join): each cursor jumps to the others'
+    candidate, so the reads follow the number of matches and of jumps, not the clauses' sizes."""
+    bound, inclusive = before, before is None
+    while True:
+        candidate = cursors[0].seek(bound, inclusive)
+        if candidate is None:
+            return
+        agreed, turn = 1, 1
+        while agreed < len(cursors):
+            found = cursors[turn % len(cursors)].seek(candidate)
+            if found is None:
+                return
+            if found == candidate:
+                agreed += 1
+            else:
+                candidate, agreed = found, 1
+            turn += 1
+        yield candidate
+        bound, inclusive = candidate, False
 
 
 def candidates(table: Table, tenant: str, query: Query, before: str | None) -> Iterator[str]:
     """Ids that may match, newest first, without repeats."""
     if query.join == "AND":
-        stream: Iterator[str] = _clause_ids(table, tenant, _driver(query), before)
+        exact = [c for clause in sorted(query.positives, key=_rank) for c in _cursors(table, tenant, clause)]
+        stream: Iterator[str] = (_intersect(exact, before) if exact
+                                 else _clause_ids(table, tenant, _driver(query), before))
     else:
         stream = heapq.merge(*(_clause_ids(table, tenant, c, before) for c in query.positives), reverse=True)
     last = None
