@@ -121,3 +121,21 @@ def test_preflight_passes_with_credentials_without_calling_aws(tmp_path):
     result = subprocess.run([sys.executable, "-m", "customers_admin.preflight", "--stage", "dev"],
                             check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0 and "customers-api-dev" in result.stdout
+
+
+def test_no_handler_imports_the_xray_sdk_or_the_openapi_machinery():
+    """Cold start: tracing is Lambda's own (Tracing: Active), so the X-Ray SDK must not load; the
+    OpenAPI parameter classes are for `make openapi` only."""
+    code = (
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'layers' / 'core' / 'python')!r})\n"
+        f"for n, p in {[(n, str(f.code_dir / 'app.py')) for n, f in template.functions().items()]!r}:\n"
+        "    spec = importlib.util.spec_from_file_location(n, p)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('aws_xray_sdk', "
+        "'aws_lambda_powertools.event_handler.openapi.params', 'email_validator'))))\n"
+    )
+    env = {**os.environ, "TABLE_NAME": "cold-start", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                            check=True)
+    assert result.stdout.strip() == "[]", result.stdout
