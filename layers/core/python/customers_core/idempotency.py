@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from customers_core import keys
 from customers_core.auth import Principal
-from customers_core.dal.table import Table
+from customers_core.dal.table import Table, condition_failed
 from customers_core.errors import ApiError, Conflict, InvalidRequest
 from customers_core.http import decode_body
 
@@ -47,10 +47,6 @@ def _fingerprint(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 def check_key(key: str) -> None:
     if not key or len(key) > KEY_MAX:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {KEY_MAX} characters.", param="Idempotency-Key",
@@ -66,18 +62,14 @@ def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], reque
     fingerprint = _fingerprint(event)
     now = time.time()
     try:
-        table.client.put_item(
-            TableName=table.name,
-            Item={**{k: {"S": v} for k, v in record_key.items()}, "entity": {"S": "idempotency"},
-                  "endpoint": {"S": endpoint}, "fingerprint": {"S": fingerprint}, "state": {"S": "running"},
-                  "owner": {"S": request_id}, "locked_until": {"N": str(int(now + LOCK_SECONDS))},
-                  "expires_at": {"N": str(int(now + RETENTION_SECONDS))}},
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR "
-                                "(#state = :running AND locked_until < :now)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":now": {"N": str(int(now))}, ":running": {"S": "running"}})
+        table.put({**record_key, "entity": "idempotency", "endpoint": endpoint, "fingerprint": fingerprint,
+                   "state": "running", "owner": request_id, "locked_until": int(now + LOCK_SECONDS),
+                   "expires_at": int(now + RETENTION_SECONDS)},
+                  condition="attribute_not_exists(pk) OR expires_at < :now OR "
+                            "(#state = :running AND locked_until < :now)",
+                  names={"#state": "state"}, values={":now": int(now), ":running": "running"})
     except ClientError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         return _answer_repeat(table, record_key, endpoint, fingerprint)
 
@@ -89,19 +81,15 @@ def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], reque
     if len(encoded) > MAX_STORED:
         packed = base64.b64encode(zlib.compress(encoded, 6)).decode()
         stored = {"encoding": "zlib", "body": packed} if len(packed) <= MAX_STORED else {}
-    mine = {":owner": {"S": request_id}}
+    # Only the request that holds the record may finish it (a taken-over lock belongs to another).
     if status in _NOT_STORED or status >= 500 or not stored:
-        table.client.delete_item(TableName=table.name, Key={k: {"S": v} for k, v in record_key.items()},
-                                 ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
-                                 ExpressionAttributeValues=mine)
+        table.delete(record_key, condition="#owner = :owner", names={"#owner": "owner"}, values={":owner": request_id})
         return result
     headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() == "content-type"}
     response = json.dumps({"status": status, "headers": headers, "request_id": request_id, **stored})
-    table.client.update_item(
-        TableName=table.name, Key={k: {"S": v} for k, v in record_key.items()},
-        UpdateExpression="SET #state = :done, saved = :response",
-        ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
-        ExpressionAttributeValues={":done": {"S": "done"}, ":response": {"S": response}, **mine})
+    table.update(record_key, "SET #state = :done, saved = :response", condition="#owner = :owner",
+                 names={"#owner": "owner", "#state": "state"},
+                 values={":done": "done", ":response": response, ":owner": request_id})
     return result
 
 

@@ -142,6 +142,11 @@ def search_bucket(tenant_prefix: str, field: str, token: str) -> str:
     return f"{tenant_prefix}#TOK#{field}#{token[:2]}"
 
 
+def search_token_prefix(token: str) -> str:
+    """The sort-key prefix every customer holding `token` shares (their ids follow it)."""
+    return f"{token}#"
+
+
 def search_token(tenant_prefix: str, field: str, token: str, customer_id: str) -> Key:
     """One token of one customer: sorted by token, then by customer id (newest last)."""
-    return {"pk": search_bucket(tenant_prefix, field, token), "sk": f"{token}#{customer_id}"}
+    return {"pk": search_bucket(tenant_prefix, field, token), "sk": search_token_prefix(token) + customer_id}

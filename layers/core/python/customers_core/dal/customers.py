@@ -91,8 +91,13 @@ def search_tokens(item: Item | None) -> set[tuple[str, str]]:
         tokens.add(("external_id", str(item["external_id"]).lower()))
     tokens.add(("status", str(item.get("status", "active"))))
     tokens |= {("tag", str(t).lower()) for t in item.get("tags") or []}
-    tokens |= {("metadata", f"{k}={str(v).lower()}") for k, v in (item.get("metadata") or {}).items()}
+    tokens |= {("metadata", metadata_token(k, str(v))) for k, v in (item.get("metadata") or {}).items()}
     return {(field, escape_token(token)) for field, token in tokens}
+
+
+def metadata_token(key: str, value: str) -> str:
+    """A metadata value as search finds it: `key=value`, the value lower-cased."""
+    return f"{key}={value.lower()}"
 
 
 def normalize_phone(phone: str) -> str:

@@ -162,10 +162,16 @@ class Table:
                 return total
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def put(self, item: Item, *, condition: str | None = None) -> None:
+    def put(self, item: Item, *, condition: str | None = None, values: dict[str, Any] | None = None,
+            names: dict[str, str] | None = None) -> None:
+        """PutItem; ConditionalCheckFailed propagates (see condition_failed)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item), "ReturnConsumedCapacity": "TOTAL"}
         if condition:
             kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         self._record(dict(self.client.put_item(**kwargs)), 0)
 
     def query_index(self, index: str, pk_attr: str, pk: str, *, forward: bool = True,
@@ -217,19 +223,41 @@ class Table:
         self._record(dict(response), 0)
         return deserialize(response.get("Attributes") or {})
 
-    def delete(self, key: dict[str, str], *, condition: str | None = None) -> Item | None:
+    def delete(self, key: dict[str, str], *, condition: str | None = None, values: dict[str, Any] | None = None,
+               names: dict[str, str] | None = None) -> Item | None:
         """DeleteItem; returns the deleted item (None if there was none)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "ReturnValues": "ALL_OLD",
                                   "ReturnConsumedCapacity": "TOTAL"}
         if condition:
             kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         response = self.client.delete_item(**kwargs)
         self._record(dict(response), 0)
         old = response.get("Attributes")
         return deserialize(old) if old else None
 
-    def is_condition_failure(self, exc: Exception) -> bool:
-        return isinstance(exc, self.client.exceptions.ConditionalCheckFailedException)
+    def sort_keys(self, partition: str, *, lower: str, upper: str | None = None, newest_first: bool = True,
+                  limit: int | None = None, start: dict[str, Any] | None = None
+                  ) -> tuple[list[str], dict[str, Any] | None]:
+        """One consistent Query page of a base-table partition's sort keys: BETWEEN lower AND upper,
+        or begins_with(lower) when upper is None. Returns them and where the next page starts."""
+        condition = "pk = :pk AND " + ("sk BETWEEN :lo AND :hi" if upper is not None else "begins_with(sk, :lo)")
+        values = {":pk": partition, ":lo": lower, **({":hi": upper} if upper is not None else {})}
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": condition, "ConsistentRead": True,
+            "ExpressionAttributeValues": serialize(values), "ProjectionExpression": "sk",
+            "ScanIndexForward": not newest_first, "ReturnConsumedCapacity": "TOTAL",
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self.client.query(**kwargs)
+        self._record(dict(response), int(response.get("ScannedCount", 0)))
+        return [str(i["sk"]["S"]) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def transact_write(self, operations: list[dict[str, Any]]) -> None:
         """Write all or nothing. Raises TransactionCanceled with the per-operation reasons."""
@@ -274,6 +302,11 @@ def transaction_units(operations: list[dict[str, Any]]) -> float:
         body = next(iter(op.values()))
         units += 2 * max(1, -(-item_size(body["Item"]) // 1024)) if "Item" in body else 2
     return float(units)
+
+
+def condition_failed(exc: Exception) -> bool:
+    """Whether a single-item write failed its condition (the caller decides what that means)."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class TransactionCanceled(Exception):

@@ -7,11 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from customers_core import keys
-from customers_core.dal.table import Item, Table, TransactionCanceled, serialize
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+from customers_core.dal.table import Item, Table, TransactionCanceled, condition_failed, serialize
 
 
 def list_endpoints(table: Table, tenant: str) -> list[Item]:
@@ -25,15 +21,13 @@ def get_endpoint(table: Table, tenant: str, endpoint_id: str) -> Item | None:
 
 def put_endpoint(table: Table, item: Item, *, version: int | None) -> bool:
     """Create (version None) or replace the version read; False if another write came first."""
-    condition = "attribute_not_exists(pk)" if version is None else "version = :v"
     try:
-        kwargs: dict[str, Any] = {"TableName": table.name, "Item": serialize(item), "ConditionExpression": condition,
-                                  "ReturnConsumedCapacity": "TOTAL"}
-        if version is not None:
-            kwargs["ExpressionAttributeValues"] = serialize({":v": version})
-        table._record(dict(table.client.put_item(**kwargs)), 0)
+        if version is None:
+            table.put(item, condition="attribute_not_exists(pk)")
+        else:
+            table.put(item, condition="version = :v", values={":v": version})
     except ClientError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -43,7 +37,7 @@ def delete_endpoint(table: Table, tenant: str, endpoint_id: str) -> Item | None:
     try:
         return table.delete(keys.webhook_endpoint(tenant, endpoint_id), condition="attribute_exists(pk)")
     except ClientError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return None
         raise
 
@@ -55,7 +49,7 @@ def set_endpoint_failing(table: Table, tenant: str, endpoint_id: str, now: int) 
                             "SET failing_since = if_not_exists(failing_since, :now)",
                             values={":now": now}, condition="attribute_exists(pk)")
     except ClientError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return None
         raise
 
@@ -65,7 +59,7 @@ def clear_endpoint_failing(table: Table, tenant: str, endpoint_id: str) -> None:
         table.update(keys.webhook_endpoint(tenant, endpoint_id), "REMOVE failing_since",
                      condition="attribute_exists(pk)")
     except ClientError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -76,7 +70,7 @@ def disable_endpoint(table: Table, tenant: str, endpoint_id: str, reason: str) -
                      names={"#status": "status"}, values={":disabled": "disabled", ":reason": reason, ":one": 1},
                      condition="attribute_exists(pk)")
     except ClientError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -102,7 +96,7 @@ def set_delivery(table: Table, tenant: str, event: Item, endpoint_id: str, field
                      "SET " + ", ".join(f"#{k} = :{k}" for k in fields), names=names, values=values,
                      condition="attribute_not_exists(#st) OR #st <> :succeeded")
     except ClientError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True

@@ -17,7 +17,7 @@ from typing import Any
 from customers_core import ids, keys
 from customers_core.auth import Principal
 from customers_core.dal import customers as dal
-from customers_core.dal.table import Item, Table, serialize
+from customers_core.dal.table import Item, Table
 from customers_core.errors import InvalidRequest
 from customers_core.models.customer import customer_object
 from customers_core.models.search import SearchParams
@@ -94,78 +94,34 @@ def _token_of(clause: Clause) -> tuple[str, str, bool] | None:
     if clause.field == "phone":
         return "phone", dal.normalize_phone(clause.value), True
     if clause.field == "metadata":
-        return "metadata", f"{clause.key}={value}", True
+        return "metadata", dal.metadata_token(clause.key or "", clause.value), True
     if clause.field == "created":
         return "created", "", True
     return clause.field, value, True
-
-
-def _exact_ids(table: Table, tenant: str, field: str, token: str, before: str | None,
-               low: str | None = None, high: str | None = None) -> Iterator[str]:
-    """Customer ids holding an exact token, newest first, below `before` and within [low, high]:
-    lazily, page by page."""
-    token = dal.escape_token(token)
-    prefix = f"{token}#"
-    top = min(i for i in (before, high) if i) if (before or high) else None
-    upper = f"{prefix}{top}" if top else f"{prefix}\uffff"
-    lower = f"{prefix}{low}" if low else prefix
-    if lower > upper:  # an empty range (DynamoDB refuses BETWEEN with its bounds reversed)
-        return
-    kwargs: dict[str, Any] = {
-        "TableName": table.name, "ConsistentRead": True, "ScanIndexForward": False, "Limit": 100,
-        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi", "ReturnConsumedCapacity": "TOTAL",
-        "ExpressionAttributeValues": serialize({":pk": keys.search_bucket(tenant, field, token), ":lo": lower,
-                                                ":hi": upper}),
-        "ProjectionExpression": "sk",
-    }
-    while True:
-        response = table.client.query(**kwargs)
-        table._record(dict(response), int(response.get("ScannedCount", 0)))
-        for entry in response.get("Items", []):
-            customer_id = entry["sk"]["S"][len(prefix):]
-            if customer_id != before and customer_id.startswith("cus_"):
-                yield customer_id
-        if not response.get("LastEvaluatedKey"):
-            return
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _prefix_ids(table: Table, tenant: str, field: str, prefix: str, before: str | None) -> Iterator[str]:
     """Customer ids with a word starting with `prefix`: the entries are ordered by word, so they are
     all read (O(matching words)) and then ordered newest first."""
     prefix = dal.escape_token(prefix)
+    partition, start = keys.search_bucket(tenant, field, prefix), None
     found: set[str] = set()
-    kwargs: dict[str, Any] = {
-        "TableName": table.name, "ConsistentRead": True, "ReturnConsumedCapacity": "TOTAL",
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)", "ProjectionExpression": "sk",
-        "ExpressionAttributeValues": serialize({":pk": keys.search_bucket(tenant, field, prefix),
-                                                ":prefix": prefix}),
-    }
     while len(found) < SEARCH_CAP:
-        response = table.client.query(**kwargs)
-        table._record(dict(response), int(response.get("ScannedCount", 0)))
-        found |= {e["sk"]["S"].rsplit("#", 1)[-1] for e in response.get("Items", [])}
-        if not response.get("LastEvaluatedKey"):
+        sort_keys, start = table.sort_keys(partition, lower=prefix, newest_first=False, start=start)
+        found |= {sk.rsplit("#", 1)[-1] for sk in sort_keys}
+        if not start:
             break
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     yield from sorted((i for i in found if before is None or i < before), reverse=True)
 
 
 def _clause_ids(table: Table, tenant: str, clause: Clause, before: str | None) -> Iterator[str]:
-    if clause.field == "email" and clause.op == ":":
-        owner = dal.owner_of(table, tenant, "email", clause.value)
-        if owner and (before is None or owner < before):
-            yield owner
+    """One clause's ids, newest first: a prefix by its words, an exact clause by its cursors."""
+    if clause.op == "~":
+        field, token, _ = _token_of(clause) or ("", "", False)
+        if field:
+            yield from _prefix_ids(table, tenant, field, token, before)
         return
-    if clause.field == "created":  # ids sort by creation time: the range is a key range
-        if clause.op in ("<", "<=", "=") and int(clause.value) - (1 if clause.op == "<" else 0) < 0:
-            return
-        yield from _exact_ids(table, tenant, "created", "", before, *_created_bounds(clause))
-        return
-    field, token, exact = _token_of(clause) or ("", "", True)
-    if not field:
-        return
-    yield from (_exact_ids if exact else _prefix_ids)(table, tenant, field, token, before)
+    yield from _intersect(_cursors(table, tenant, clause), before)
 
 
 def _created_bounds(clause: Clause) -> tuple[str | None, str | None]:
@@ -184,11 +140,6 @@ def _rank(clause: Clause) -> tuple[int, int]:
     return _RANK[clause.field] + (1 if clause.op == "~" else 0), -len(clause.value)
 
 
-def _driver(query: Query) -> Clause:
-    """The prefix clause an AND query of prefixes only reads."""
-    return min(query.positives, key=_rank)
-
-
 class _Cursor:
     """The customer ids of one exact token, newest first, able to jump: seek(bound) answers the
     largest id at or below the bound with one Query starting there, instead of reading through
@@ -201,7 +152,7 @@ class _Cursor:
     def __init__(self, table: Table, tenant: str, field: str, token: str, low: str | None = None,
                  high: str | None = None) -> None:
         self.table, self.field = table, field
-        self.prefix = f"{dal.escape_token(token)}#"
+        self.prefix = keys.search_token_prefix(dal.escape_token(token))
         self.pk = keys.search_bucket(tenant, field, dal.escape_token(token))
         self.low, self.high = low, high
         self.buffer: list[str] = []
@@ -230,15 +181,10 @@ class _Cursor:
         if lower > upper:
             self.bottom = True
             return None
-        response = self.table.client.query(
-            TableName=self.table.name, ConsistentRead=True, ScanIndexForward=False, Limit=self.page,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi", ProjectionExpression="sk",
-            ExpressionAttributeValues=serialize({":pk": self.pk, ":lo": lower, ":hi": upper}),
-            ReturnConsumedCapacity="TOTAL")
-        self.table._record(dict(response), int(response.get("ScannedCount", 0)))
-        self.buffer = [i for i in (e["sk"]["S"][len(self.prefix):] for e in response.get("Items", []))
+        sort_keys, more = self.table.sort_keys(self.pk, lower=lower, upper=upper, limit=self.page)
+        self.buffer = [i for i in (sk[len(self.prefix):] for sk in sort_keys)
                        if i.startswith("cus_") and len(i) == 30 and not above(i)]
-        self.bottom = not response.get("LastEvaluatedKey")
+        self.bottom = not more
         return self.buffer[0] if self.buffer else None
 
 
@@ -297,7 +243,7 @@ def candidates(table: Table, tenant: str, query: Query, before: str | None) -> I
     if query.join == "AND":
         exact = [c for clause in sorted(query.positives, key=_rank) for c in _cursors(table, tenant, clause)]
         stream: Iterator[str] = (_intersect(exact, before) if exact
-                                 else _clause_ids(table, tenant, _driver(query), before))
+                                 else _clause_ids(table, tenant, min(query.positives, key=_rank), before))
     else:
         stream = heapq.merge(*(_clause_ids(table, tenant, c, before) for c in query.positives), reverse=True)
     last = None
