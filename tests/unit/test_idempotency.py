@@ -123,3 +123,27 @@ def test_gets_ignore_the_key(make_api_event, lambda_context, account, table):
     fn = load_function("list_customers")
     event = make_api_event("GET", "/v1/customers", context=account, headers={"idempotency-key": "k"})
     assert fn.lambda_handler(event, lambda_context)["statusCode"] == 200
+
+
+
+def test_an_app_made_after_the_default_app_is_collected_still_guards_keys(monkeypatch, make_api_event,
+                                                                         lambda_context, account):
+    """The $default app is exempt from keys. The exemption once keyed on id(), which CPython reuses for
+    the next object of the same size, so a later handler skipped its key check (a flaky CI failure)."""
+    import gc
+
+    from customers_core import api, idempotency
+
+    guarded: list[str] = []
+    monkeypatch.setattr(idempotency, "guarded",
+                        lambda table, who, key, event, request_id, run: guarded.append(key) or run())
+    event = make_api_event("POST", "/v1/things", body="{}", content_type="application/json", context=account,
+                           headers={"idempotency-key": "k"})
+    for round_ in range(20):  # with id()s, the freed app's slot was reused within a round or two
+        default = api.method_not_allowed_app({})
+        del default
+        gc.collect()
+        app = api.create_app()
+        app.post("/v1/things")(lambda: {"ok": True})
+        assert api.handle(app, event, lambda_context)["statusCode"] == 200
+        assert len(guarded) == round_ + 1

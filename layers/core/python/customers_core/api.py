@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -82,13 +83,15 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
-_WITHOUT_IDEMPOTENCY: set[int] = set()
+# A WeakSet, not a set of id()s: an id is reused once its app is collected, which exempted an
+# unrelated handler from idempotency (seen as a flaky CI failure).
+_WITHOUT_IDEMPOTENCY: weakref.WeakSet[APIGatewayHttpResolver] = weakref.WeakSet()
 
 
 def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
     """The $default route's app: 405 with Allow for a known path, else 404 route_not_found."""
     app = create_app()
-    _WITHOUT_IDEMPOTENCY.add(id(app))  # it never runs an operation, so a key has nothing to guard
+    _WITHOUT_IDEMPOTENCY.add(app)  # it never runs an operation, so a key has nothing to guard
 
     @app.not_found
     def _unmatched(_: Exception) -> Response:
@@ -146,7 +149,7 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     idempotency_key = (event.get("headers") or {}).get("idempotency-key")
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     who = _caller(event)
-    if idempotency_key is not None and method == "POST" and who and id(app) not in _WITHOUT_IDEMPOTENCY:
+    if idempotency_key is not None and method == "POST" and who and app not in _WITHOUT_IDEMPOTENCY:
         from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
         from customers_core.dal.table import get_table  # noqa: PLC0415
 
