@@ -101,3 +101,16 @@ def test_stripe_python_retries_with_its_own_key_and_creates_no_duplicate(stack, 
     assert posts[1]["replayed"] == "true"
     assert customer.email == "retried@example.com"
     assert _count(stack, key, "retried@example.com") == 1
+
+
+def test_stripe_python_raises_its_idempotency_error_for_a_reused_key(stack, new_account):
+    key, idem = new_account("test"), str(uuid.uuid4())
+    client = stripe.StripeClient(key, base_addresses={"api": stack["api_url"]}, max_network_retries=0)
+    client.v1.customers.create(params={"email": "first@example.com"}, options={"idempotency_key": idem})
+    try:
+        client.v1.customers.create(params={"email": "second@example.com"}, options={"idempotency_key": idem})
+    except stripe.IdempotencyError as exc:
+        assert exc.http_status == 400 and exc.code == "idempotency_key_reused"
+    else:
+        raise AssertionError("a reused key with other parameters was accepted")
+    assert _count(stack, key, "second@example.com") == 0

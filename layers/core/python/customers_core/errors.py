@@ -31,6 +31,14 @@ class InvalidRequest(ApiError):
     """400: a parameter is missing, unknown or invalid, or the body cannot be read."""
 
 
+class IdempotencyError(ApiError):
+    """400: an Idempotency-Key reused with other parameters or on another endpoint (stripe-python raises
+    its IdempotencyError for this type)."""
+
+    type = "idempotency_error"
+    code = "idempotency_key_reused"
+
+
 class AuthenticationFailed(ApiError):
     status = 401
     code = "api_key_invalid"

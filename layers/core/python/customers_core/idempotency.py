@@ -2,9 +2,10 @@
 
 The first request with a key takes a lock record (a conditional put); when it finishes, the record
 keeps its response for 24 h and later requests with the key replay it (`Idempotent-Replayed: true`).
-The same key on another endpoint or with other parameters is a 400 `idempotency_error`; while the
-first is still running, a 409 `idempotency_key_in_use`. Requests rejected by validation (400, 401,
-403, 413, 415) and server errors are not stored, so they can be corrected or retried.
+The same key on another endpoint or with other parameters is a 400 of type `idempotency_error` (code
+`idempotency_key_reused`); while the first is still running, a 409 `idempotency_key_in_use`. Requests
+rejected by validation (400, 401, 403, 413, 415) and server errors are not stored, so they can be
+corrected or retried.
 
 Why not Powertools' idempotency utility: it keys records per function (a key reused on another
 endpoint would run again instead of failing with 400), puts every record of a function under one
@@ -26,7 +27,7 @@ from botocore.exceptions import ClientError
 from customers_core import keys
 from customers_core.auth import Principal
 from customers_core.dal.table import Table, condition_failed
-from customers_core.errors import ApiError, Conflict, InvalidRequest
+from customers_core.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
 from customers_core.http import decode_body
 
 KEY_MAX = 255
@@ -99,9 +100,8 @@ def _answer_repeat(table: Table, record_key: dict[str, str], endpoint: str, fing
         raise Conflict("The idempotency key's previous request has just expired; retry the request.",
                        code="idempotency_key_in_use")
     if record.get("endpoint") != endpoint or record.get("fingerprint") != fingerprint:
-        raise InvalidRequest("Keys for idempotent requests can only be used with the same parameters they were "
-                             "first used with, on the same endpoint.", code="idempotency_error",
-                             param="Idempotency-Key")
+        raise IdempotencyError("Keys for idempotent requests can only be used with the same parameters they were "
+                               "first used with, on the same endpoint.", param="Idempotency-Key")
     if record.get("state") != "done":
         raise Conflict("There is currently another in-progress request using this Idempotency-Key; retry "
                        "after it completes.", code="idempotency_key_in_use")
