@@ -257,6 +257,30 @@ def test_list_filters_combine(table, who):
     assert _list(table, who, tag="vip", include=["total_count"])["total_count"] == 2
 
 
+def test_a_rare_combination_is_read_from_the_smaller_partition_and_never_pages_empty(table, who):
+    rare = _create(table, who, status="inactive", tags=["vip"])  # the oldest: last in newest-first order
+    for _ in range(12):
+        _create(table, who, tags=["vip"])
+    for _ in range(3):
+        _create(table, who, status="inactive")
+    before = table.stats["items_read"]
+    page = _list(table, who, tag="vip", status="inactive", limit=1)
+    assert [c["id"] for c in page["data"]] == [rare["id"]] and page["has_more"] is False
+    # Driven by status=inactive (4 entries, the counter says so) rather than tag=vip (13), plus the
+    # counter item and the one customer.
+    assert table.stats["items_read"] - before <= 4 + 2
+    for query in ({"tag": "vip", "status": "inactive"}, {"status": "inactive", "tag": "vip"}):
+        pages, after = [], None
+        while True:  # every page continues from its last item, as the SDKs do
+            page = _list(table, who, limit=1, **query, **({"starting_after": after} if after else {}))
+            pages.append([c["id"] for c in page["data"]])
+            if not page["has_more"]:
+                break
+            assert page["data"], "has_more with an empty page cannot be continued"
+            after = page["data"][-1]["id"]
+        assert pages == [[rare["id"]]]
+
+
 def test_list_created_range(table, who, monkeypatch):
     import time as time_module
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from customers_core.logic.customers import READ_CAP
 from local_stack import template
 from local_stack.stack import aws_client
 
@@ -291,10 +290,10 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
               *capacity.render(capacity_results), "",
               "Items read depend on the page, not on the account's size. Capacity units can still differ by "
               "a rounding step: a read is charged per 4 KB, and the larger account's ids, names and emails "
-              "are a few bytes longer. A combination of attribute filters (tag and status) reads the tag's "
-              "index entries until the page fills, so its reads depend on how rare the combination is "
-              "(here half the vip customers are inactive), capped at "
-              f"{READ_CAP:,} index entries per request (then `has_more` says there may be more).", "",
+              "are a few bytes longer. A combination of attribute filters (tag and status) reads the smaller "
+              "of its partitions (chosen by the account's counters: here the 10% inactive) until the page "
+              "fills, so its reads depend on how rare the combination is (here half the inactive customers "
+              "are tagged vip).", "",
               "Searches read token entries and then the candidate customers, all strongly consistent, so a "
               "change is found by the very next search. A unique value (email, external_id) is 1–2 reads. "
               "Exact clauses joined by AND are intersected by jumping between their entries (a zig-zag "

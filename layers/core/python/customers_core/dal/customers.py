@@ -224,10 +224,16 @@ def wallet_owners(table: Table, tenant: str, address: str) -> list[str]:
                                                                                            lookup_key(address)))]
 
 
+def count_values(table: Table, tenant: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Live customers per (attribute, value), all from one read of the account's counter item."""
+    item = table.get(keys.customer_counter(tenant)) or {}
+    return {(attribute, value): int(item.get(keys.customer_index_entry(tenant, "-", attribute, value)["sk"], 0))
+            for attribute, value in pairs}
+
+
 def count_customers(table: Table, tenant: str, attribute: str | None = None, value: str | None = None) -> int:
     """Live customers of the account, or those with one attribute value (status, sentiment, tag)."""
+    if attribute is not None:
+        return count_values(table, tenant, [(attribute, str(value))])[(attribute, str(value))]
     item = table.get(keys.customer_counter(tenant))
-    if attribute is None:
-        return int(item["count"]) if item else 0
-    sort_key = keys.customer_index_entry(tenant, "-", attribute, str(value))["sk"]
-    return int(item.get(sort_key, 0)) if item else 0
+    return int(item["count"]) if item else 0

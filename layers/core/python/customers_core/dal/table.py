@@ -99,10 +99,10 @@ class Table:
     def query_range(self, *, index: str, partition: str, lower: str | None = None, upper: str | None = None,
                     forward: bool = False, filter_expression: str | None = None,
                     names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                    want: int, read_cap: int) -> tuple[list[Item], bool]:
+                    want: int, read_cap: int | None = None) -> tuple[list[Item], bool]:
         """Items of one GSI partition with sort key in [lower, upper], in order, that pass the filter:
-        stops at `want` matches or after evaluating `read_cap` items, whichever is first. Returns the
-        matches and whether the partition was read to its end."""
+        stops at `want` matches or after evaluating `read_cap` items (None: no cap), whichever is first.
+        Returns the matches and whether the partition was read to its end."""
         if lower is not None and upper is not None and lower > upper:
             return [], True  # an empty range (DynamoDB refuses BETWEEN with its bounds reversed)
         condition = "#pk = :pk"
@@ -129,9 +129,11 @@ class Table:
             kwargs["FilterExpression"] = filter_expression
         matches: list[Item] = []
         evaluated = 0
-        while len(matches) < want and evaluated < read_cap:
+        cap = read_cap if read_cap is not None else float("inf")
+        while len(matches) < want and evaluated < cap:
             # Without a filter every item read matches, so read just what is wanted.
-            kwargs["Limit"] = min(read_cap - evaluated, want - len(matches) if not filter_expression else 200)
+            limit = want - len(matches) if not filter_expression else 200
+            kwargs["Limit"] = int(min(cap - evaluated, limit))
             response = self.client.query(**kwargs)
             evaluated += int(response.get("ScannedCount", 0))
             self._record(dict(response), int(response.get("ScannedCount", 0)))

@@ -207,14 +207,17 @@ def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str
     return {"id": tombstone["id"], "object": "customer", "deleted": True}
 
 
-READ_CAP = 1000  # items a filtered list may evaluate per request before answering with what it has
-
-
-def _list_filters(params: ListCustomersParams) -> tuple[tuple[str, str] | None, str | None, dict, dict]:
-    """The index partition that drives the query (the most selective attribute filter) and a filter
-    expression for the other attribute filters, checked on the items' copies of them."""
+def _list_filters(table: Table, who: Principal,
+                  params: ListCustomersParams) -> tuple[tuple[str, str] | None, str | None, dict, dict]:
+    """The index partition that drives the query and a filter expression for the other attribute
+    filters, checked on the index entries' copies of them. With several attribute filters the driver is
+    the one with the fewest customers (the account's counter item, one read), so a rare combination
+    costs at most the smallest of its partitions."""
     wanted = [(a, v) for a, v in (("tag", params.tag), ("sentiment", params.sentiment),
                                   ("status", params.status)) if v]
+    if len(wanted) > 1:
+        counts = dal.count_values(table, who.tenant, wanted)
+        wanted.sort(key=lambda pair: counts[pair])
     driver = wanted[0] if wanted else None
     clauses, names, values = [], {}, {}
     for attribute, value in wanted[1:]:
@@ -242,8 +245,9 @@ def _matches(item: Item, params: ListCustomersParams, low: int | None, high: int
 def list_customers(table: Table, who: Principal, params: ListCustomersParams) -> dict[str, Any]:
     """Newest first, by cursor or page, with combinable filters. Reads O(page) items: an email or
     external_id filter is a marker lookup; attribute filters query their own index partition; a
-    created range is a sort-key range (ids sort by time). Combined attribute filters evaluate at most
-    READ_CAP index items per request (has_more then says there may be more)."""
+    created range is a sort-key range (ids sort by time). Combined attribute filters read the smallest
+    of their partitions until the page fills: a page is never empty while has_more is true, since the
+    SDKs continue from the last item's id."""
     cursor, forward = parse_cursor(ids.CUSTOMER, params.starting_after, params.ending_before)
     if params.page is not None and (params.starting_after or params.ending_before):
         raise InvalidRequest("page cannot be combined with starting_after or ending_before.", param="page")
@@ -265,13 +269,13 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
         ordered_ids = [i["id"] for i in items][skip:]
         customers = {i["id"]: i for i in items}
     else:
-        driver, filter_expression, names, values = _list_filters(params)
+        driver, filter_expression, names, values = _list_filters(table, who, params)
         partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
         lower, upper = key_range(ids.CUSTOMER, cursor, forward, low, high)
         found_items, exhausted = table.query_range(
             index="gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
             filter_expression=filter_expression, names=names, values=values,
-            want=skip + take + 1 + (1 if cursor else 0), read_cap=max(READ_CAP, skip + take + 2))
+            want=skip + take + 1 + (1 if cursor else 0))
         ordered_ids = [i["gsi1sk"] for i in found_items if i["gsi1sk"] != cursor][skip:]
         if driver:  # index entries: fetch the customers they point at
             customers = dal.get_customers(table, who.tenant, ordered_ids[:take])
@@ -320,7 +324,7 @@ def count_matching(table: Table, who: Principal, params: ListCustomersParams, lo
     found = _by_unique_value(table, who, params)
     if found is not None:
         return sum(1 for i in found.values() if _matches(i, params, low, high))
-    driver, filter_expression, names, values = _list_filters(params)
+    driver, filter_expression, names, values = _list_filters(table, who, params)
     if low is None and high is None and filter_expression is None:  # no filter, or exactly one attribute
         return dal.count_customers(table, who.tenant, *(driver or (None, None)))
     clauses = [filter_expression] if filter_expression else []
