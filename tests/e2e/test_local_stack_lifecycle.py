@@ -17,9 +17,10 @@ from tests.conftest import ROOT
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict]:
     stack_file = data_dir / "stack.json"
+    # Both runs' output goes to one log, which a failed assertion shows.
     proc = subprocess.Popen([sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(data_dir),
-                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "LOG_LEVEL": "WARNING"})
+                             "--quiet"], cwd=ROOT, stdout=(data_dir / "stacks.log").open("ab"),
+                            stderr=subprocess.STDOUT, env={**os.environ, "LOG_LEVEL": "WARNING"})
     deadline = time.monotonic() + 90
     while True:  # the file of a previous run stays; wait for this process's own
         assert proc.poll() is None and time.monotonic() < deadline, "local stack did not start"
@@ -58,7 +59,8 @@ def test_second_start_reuses_data_and_key_and_ctrl_c_stops_everything(tmp_path):
         assert second["secret_key"] == first["secret_key"]
         fetched = requests.get(f"{second['api_url']}/v1/customers/{created['id']}",
                                headers={"x-api-key": second["secret_key"]}, timeout=10)
-        assert fetched.status_code == 200 and fetched.json()["name"] == "Persistent"
+        assert fetched.status_code == 200 and fetched.json()["name"] == "Persistent", \
+            (fetched.text, (tmp_path / "stacks.log").read_text()[-4000:])
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

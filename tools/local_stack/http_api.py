@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import time
 import uuid
@@ -18,6 +19,8 @@ from local_stack.template import Route
 
 _TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", "application/xml")
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit; the service enforces its 1 MiB itself
+
+log = logging.getLogger("local_stack.api")
 
 
 def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route | None,
@@ -108,7 +111,8 @@ class HttpApi:
         event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
         try:
             result = self.pools[route.function].invoke(event)
-        except Exception:  # a function error: API Gateway's own answer
+        except Exception:  # a function error: API Gateway's own answer, and the traceback in the log as Lambda's
+            log.exception("%s raised", route.function)
             return 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
         return to_http(result)
 

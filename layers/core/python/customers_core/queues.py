@@ -8,6 +8,6 @@ from typing import Any
 
 @cache
 def sqs() -> Any:
-    import boto3  # noqa: PLC0415 — deferred: only functions that send or re-time messages pay for it
+    from customers_core import awsclients  # noqa: PLC0415 — only functions that send or re-time messages pay
 
-    return boto3.client("sqs")
+    return awsclients.client("sqs")

@@ -19,9 +19,9 @@ _lock = threading.Lock()
 
 @cache
 def _kms() -> Any:
-    import boto3  # noqa: PLC0415 — deferred: only the webhook functions pay for the KMS client
+    from customers_core import awsclients  # noqa: PLC0415 — only the webhook functions pay for the KMS client
 
-    return boto3.client("kms")
+    return awsclients.client("kms")
 
 
 def seal(secret: str, context: dict[str, str]) -> str:

@@ -70,9 +70,9 @@ class Table:
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            import boto3  # noqa: PLC0415 — deferred: keeps cold-start imports off modules that never query
+            from customers_core import awsclients  # noqa: PLC0415 — deferred with boto3's client machinery
 
-            self._client = boto3.client("dynamodb")
+            self._client = awsclients.client("dynamodb")
         return self._client
 
     def get(self, key: dict[str, str], *, consistent: bool = True) -> Item | None:
