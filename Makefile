@@ -11,8 +11,10 @@ SAM := .venv-sam/bin/sam
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# `make run WEBHOOK_RETRY_SCHEDULE=0,2,5` (or the same in the environment) reaches the local stack.
+# `make run WEBHOOK_RETRY_SCHEDULE=0,2,5` or `RATE_LIMIT_PER_SECOND=0` (or the same in the environment)
+# reaches the local stack.
 export WEBHOOK_RETRY_SCHEDULE
+export RATE_LIMIT_PER_SECOND
 
 .PHONY: help check-python install openapi run test test-unit test-integration test-e2e test-infra lint bench build validate deploy clean
 

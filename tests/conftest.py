@@ -79,6 +79,9 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the template's Globals give every function besides the table (Powertools' settings)."""
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "customers-api")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "CustomersApi/test")
+    # Counted on every request, refused by none: loops of handler calls on moto can pass 100/s.
+    # tests/unit/test_rate_limit.py sets its own limit.
+    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", "1000000")
 
 
 def clear_caches() -> None:

@@ -105,3 +105,19 @@ def test_only_create_encrypts_and_only_delivery_decrypts_webhook_secrets():
                         kms_actions.setdefault(logical_id, set()).add(action)
     assert kms_actions == {"CreateWebhookEndpointFunction": {"kms:Encrypt"},
                            "WebhookDeliveryFunction": {"kms:Decrypt"}}
+
+
+def test_every_route_counts_its_callers_requests_and_the_counter_policy_is_narrow():
+    """The per-account limit runs in every route's function (the authorizer only reads keys), with one
+    action on the account's rate items and nothing else."""
+    for logical_id, resource in template.resources("AWS::Serverless::Function").items():
+        routed = any(e["Type"] == "HttpApi" for e in (resource["Properties"].get("Events") or {}).values())
+        policies = resource["Properties"].get("Policies") or []
+        assert ({"Ref": "RateLimitPolicy"} in policies) == routed, logical_id
+    policy = template.resources("AWS::IAM::ManagedPolicy")["RateLimitPolicy"]["Properties"]["PolicyDocument"]
+    assert policy["Statement"] == [{
+        "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": {"Fn::GetAtt": ["CustomersTable", "Arn"]},
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCT#*#RATE"]}}}]
+    from customers_core import keys
+
+    assert keys.rate_window(keys.tenant("acct_x", True), "read", 1)["pk"] == "ACCT#acct_x#L#RATE"

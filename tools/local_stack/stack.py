@@ -122,6 +122,8 @@ class LocalStack:
                 **dict.fromkeys(template.kms_keys(), local_kms_key(kms_key_file))}
         if os.environ.get("WEBHOOK_RETRY_SCHEDULE"):  # `make run` passes it through, e.g. "0,1,1,1"
             refs["WebhookRetrySchedule"] = os.environ["WEBHOOK_RETRY_SCHEDULE"]
+        if os.environ.get("RATE_LIMIT_PER_SECOND"):  # likewise: `make run RATE_LIMIT_PER_SECOND=0` turns it off
+            refs["RateLimitPerSecond"] = os.environ["RATE_LIMIT_PER_SECOND"]
         env = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
                "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "AWS_ENDPOINT_URL_SQS": sqs_url, "AWS_ENDPOINT_URL_KMS": sqs_url,

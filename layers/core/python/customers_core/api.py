@@ -12,12 +12,14 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
 
-from customers_core import ids
+from customers_core import ids, ratelimit
 from customers_core.auth import Principal, principal_from_context
+from customers_core.dal.table import get_table
 from customers_core.errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, ResourceMissing
 from customers_core.http import decode_body, decode_form, validation_error
 from customers_core.models.responses import ErrorBody
 from customers_core.observability import logger
+from customers_core.settings import get_settings
 
 JSON = "application/json"
 
@@ -39,18 +41,20 @@ _ERROR_DESCRIPTIONS = {
     409: "A unique value (email, external_id) is already taken",
     413: "The body is larger than 1 MiB",
     415: "The Content-Type is neither JSON nor form-encoded",
+    429: "This account's requests per second are used up; retry after `Retry-After` seconds",
     500: "An unexpected error; the Request-Id says where to look",
 }
 
 
 def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> dict[int, dict[str, Any]]:
-    """OpenAPI responses for a route: 200 with `ok`, the contract's error body for 401, 500 and `errors`."""
+    """OpenAPI responses for a route: 200 with `ok`, the contract's error body for 401, 429, 500 (every
+    route can answer them) and `errors`."""
     responses: dict[int, dict[str, Any]] = {
         200: {"description": "OK", "content": {JSON: {"model": ok}}},
         **{status: {"description": "OK", "content": {JSON: {"model": model}}}
            for status, model in (extra or {}).items()},
     }
-    for status in sorted({401, 500, *errors}):
+    for status in sorted({401, 429, 500, *errors}):
         responses[status] = {"description": _ERROR_DESCRIPTIONS[status], "content": {JSON: {"model": ErrorBody}}}
     return responses
 
@@ -149,23 +153,32 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     idempotency_key = (event.get("headers") or {}).get("idempotency-key")
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     who = _caller(event)
-    if idempotency_key is not None and method == "POST" and who and app not in _WITHOUT_IDEMPOTENCY:
-        from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
-        from customers_core.dal.table import get_table  # noqa: PLC0415
+    try:
+        if who:
+            _admit(who, method or "GET")
+        if idempotency_key is not None and method == "POST" and who and app not in _WITHOUT_IDEMPOTENCY:
+            from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
 
-        try:
             result = idempotency.guarded(get_table(), who, idempotency_key, event, request_id,
                                          lambda: app.resolve(event, context))
-        except ApiError as exc:
-            logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
-            result = _error_result(exc)
-    else:
-        result = app.resolve(event, context)
+        else:
+            result = app.resolve(event, context)
+    except ApiError as exc:  # refused before the route ran (rate limit, idempotency)
+        logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
+        result = _error_result(exc)
     headers = result.setdefault("headers", {})
     headers["Request-Id"] = request_id
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key[:255]
     return result
+
+
+def _admit(who: Principal, method: str) -> None:
+    """The caller's per-second share (ratelimit.py), counted before any work is done."""
+    limit = get_settings().rate_limit_per_second
+    if limit > 0:
+        logger.append_keys(account=who.account_id, livemode=who.livemode)  # so a refusal says whose
+        ratelimit.admit(get_table(), who.tenant, method, limit)
 
 
 def _caller(event: dict[str, Any]) -> Principal | None:

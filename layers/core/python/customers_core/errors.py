@@ -73,6 +73,18 @@ class UnsupportedMediaType(ApiError):
     code = "content_type_unsupported"
 
 
+class RateLimited(ApiError):
+    """429: the account's per-second share is used up. `Stripe-Should-Retry` lets the SDKs' automatic
+    retries (with their back-off) take it, as they would a lock timeout."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after), "Stripe-Should-Retry": "true"})
+
+
 class InternalError(ApiError):
     status = 500
     type = "api_error"

@@ -130,6 +130,11 @@ def delivery_attempt(tenant_prefix: str, event_id: str, endpoint_id: str, attemp
 
 
 # --- idempotency ----------------------------------------------------------------------------------
+def rate_window(tenant_prefix: str, kind: str, second: int) -> Key:
+    """One second's request count of one account+mode, for reads or writes (ratelimit.py)."""
+    return {"pk": f"{tenant_prefix}#RATE", "sk": f"{kind}#{second}"}
+
+
 def idempotency_record(tenant_prefix: str, key_hash: str) -> Key:
     """One Idempotency-Key of one account+mode (the key hashed: it is the caller's free text)."""
     return {"pk": f"{tenant_prefix}#IDEM#{key_hash}", "sk": "IDEM"}

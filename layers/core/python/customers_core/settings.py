@@ -18,6 +18,8 @@ class Settings(BaseModel):
     event_retention_days: int = 30
     # How long the authorizer may reuse a key lookup; revocation must bite within 60 s.
     key_cache_seconds: float = 30.0
+    # Per account+mode, reads and writes each, per second (ratelimit.py); 0 turns the limit off.
+    rate_limit_per_second: int = Field(default=100, ge=0)
     # Webhooks (api.md §9).
     webhook_queue_url: str = ""
     webhook_dead_letter_queue_url: str = ""
@@ -45,6 +47,7 @@ def get_settings() -> Settings:
     return Settings(
         table_name=env("TABLE_NAME", ""),
         stage=env("STAGE", "dev"),
+        rate_limit_per_second=int(env("RATE_LIMIT_PER_SECOND") or 100),
         webhook_queue_url=env("WEBHOOK_QUEUE_URL", ""),
         webhook_dead_letter_queue_url=env("WEBHOOK_DEAD_LETTER_QUEUE_URL", ""),
         webhook_key_id=env("WEBHOOK_KEY_ID", ""),
