@@ -16,8 +16,9 @@ app = create_app()
 
 @app.get("/v1/customers/search", operation_id="searchCustomers", summary="Search customers",
          description="query: clauses on email, name, phone, external_id, status, tag, metadata['key'] (`:` exact, "
-                     "case-insensitive; `~` word prefix on name and email) and created (> < >= <= =), joined by "
-                     "AND or OR, `-` negates; at most 10. A change is found by the very next search.",
+                     "case-insensitive; `~` word prefix on name and email, digit prefix on phone) and created "
+                     "(> < >= <= =), joined by AND or OR, `-` negates; at most 10. A change is found by the very "
+                     "next search.",
          responses=documented(SearchResult, 400, 403))
 def search():
     who = principal(app, "customers:read")

@@ -41,7 +41,7 @@ INVALID = [
     ('tag:"a" AND tag:"b" OR tag:"c"', 20), ('-tag:"a"', 0), ('tag:"a"tag:"b"', 7),
     ("metadata.plan:'pro'", 8), ("metadata[plan]:'pro'", 9), ("metadata['plan':'pro'", 15),
     (r'name:"a\b"', 7), ('tag:"a" AND', 8), ('name:""', 5),
-    (" ".join(f'tag:"t{i}"' for i in range(11)), 90),
+    (" ".join(f'tag:"t{i}"' for i in range(11)), 90), ('phone~"+4"', 6), ('external_id~"us"', 11),
 ]
 
 
@@ -94,6 +94,11 @@ def _ids(table, text, **kwargs):
     ('email~"exam"', ["Jane Doe"]),
     ('email~"ana"', ["Ada Lovelace"]),
     ('phone:"+442079 46"', ["Ada Lovelace"]),
+    ('phone~"+44 20"', ["Ada Lovelace"]),
+    ('phone~"+4420794"', ["Ada Lovelace"]),
+    ('phone~"+45"', []),
+    ('phone~"44"', []),  # the stored number starts with +, so its prefixes do too
+    ('phone~"+44" tag:"vip"', ["Ada Lovelace"]),
     ('external_id:"user-7"', ["Janet Jackson"]),
     ('status:"inactive"', ["Jane Doe"]),
     ('tag:"VIP"', ["Jane Doe", "Ada Lovelace"]),

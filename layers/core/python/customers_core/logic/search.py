@@ -57,7 +57,8 @@ def clause_matches(item: Item, clause: Clause) -> bool:
             return bool(words(value)) and _in_order(words(value), have)
         return all(any(w.startswith(q) for w in have) for q in words(value))
     if field == "phone":
-        return bool(item.get("phone")) and dal.normalize_phone(str(item["phone"])) == dal.normalize_phone(value)
+        phone, wanted = dal.normalize_phone(str(item.get("phone") or "")), dal.normalize_phone(value)
+        return bool(item.get("phone")) and (phone == wanted if clause.op == ":" else phone.startswith(wanted))
     if field == "external_id":
         return str(item.get("external_id") or "").lower() == value
     if field == "status":
@@ -91,8 +92,8 @@ def _token_of(clause: Clause) -> tuple[str, str, bool] | None:
         return ("name", first[0], True) if first else None
     if clause.field == "email":
         return None  # exact email: the uniqueness marker (below)
-    if clause.field == "phone":
-        return "phone", dal.normalize_phone(clause.value), True
+    if clause.field == "phone":  # ~ is a prefix of the digits (with the + if given), as stored
+        return "phone", dal.normalize_phone(clause.value), clause.op == ":"
     if clause.field == "metadata":
         return "metadata", dal.metadata_token(clause.key or "", clause.value), True
     if clause.field == "created":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 MAX_CLAUSES = 10
 FIELDS = ("email", "name", "phone", "external_id", "status", "tag", "created", "metadata")
-PREFIX_FIELDS = ("name", "email")
+PREFIX_FIELDS = ("name", "email", "phone")
 COMPARISONS = (">=", "<=", ">", "<", "=")
 _IDENT = re.compile(r"[a-z_]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -127,7 +127,7 @@ class _Parser:
         if field != "created" and op in COMPARISONS:
             raise self.error(f"'{op}' works on created only", op_start)
         if op == "~" and field not in PREFIX_FIELDS:
-            raise self.error("~ (prefix) works on name and email only", op_start)
+            raise self.error("~ (prefix) works on name, email and phone only", op_start)
         value_start = self.pos
         if self.pos < len(self.text) and self.text[self.pos] in "'\"":
             value = self.quoted()
@@ -143,6 +143,8 @@ class _Parser:
             raise self.error("created compares with a Unix timestamp", value_start)
         if op == "~" and len(value.strip()) < 2:
             raise self.error("a prefix (~) needs at least 2 characters", value_start)
+        if op == "~" and field == "phone" and sum(ch.isdigit() for ch in value) < 2:
+            raise self.error("a phone prefix (~) needs at least 2 digits", value_start)
         if op != "~" and field != "created" and not value.strip():
             raise self.error("the value is empty", value_start)
         return Clause(field, op, value, negated, key, start)
