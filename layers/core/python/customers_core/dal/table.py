@@ -130,9 +130,13 @@ class Table:
         matches: list[Item] = []
         evaluated = 0
         cap = read_cap if read_cap is not None else float("inf")
+        rounds = 0
         while len(matches) < want and evaluated < cap:
-            # Without a filter every item read matches, so read just what is wanted.
-            limit = want - len(matches) if not filter_expression else 200
+            # Read what is still wanted, as if every item matched (without a filter, every one does);
+            # with a filter, double the page each round, so a rare match costs few calls and a common
+            # one no over-read.
+            limit = want - len(matches) if not filter_expression else min((want - len(matches)) << rounds, 1000)
+            rounds += 1
             kwargs["Limit"] = int(min(cap - evaluated, limit))
             response = self.client.query(**kwargs)
             evaluated += int(response.get("ScannedCount", 0))
