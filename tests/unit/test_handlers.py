@@ -60,10 +60,12 @@ def test_form_encoded_create_gives_the_same_customer_as_json(create_fn, account,
 
 def test_create_returns_409_when_email_taken_in_any_case(create_fn, account, lambda_context, make_api_event):
     assert _create(create_fn, account, lambda_context, make_api_event, '{"email":"Ada@Example.com"}')[0] == 200
-    status, body, _ = _create(create_fn, account, lambda_context, make_api_event, '{"email":"ada@example.COM"}')
+    status, body, headers = _create(create_fn, account, lambda_context, make_api_event, '{"email":"ada@example.COM"}')
     assert status == 409
     assert body["error"] == {"type": "invalid_request_error", "code": "email_taken",
                              "message": "A customer with this email already exists.", "param": "email"}
+    # The SDKs retry any 409 unless told not to; a taken email stays taken.
+    assert headers["Stripe-Should-Retry"] == "false"
 
 
 def test_same_email_is_free_in_the_other_mode(create_fn, account, lambda_context, make_api_event):

@@ -117,6 +117,7 @@ def test_a_request_still_running_makes_the_second_409(table, account, create, mo
     assert first["statusCode"] == 200
     assert inner[0]["statusCode"] == 409
     assert json.loads(inner[0]["body"])["error"]["code"] == "idempotency_key_in_use"
+    assert inner[0]["headers"]["Stripe-Should-Retry"] == "true"  # the SDKs retry it, and it will replay
 
 
 def test_an_overlong_key_is_400(create):

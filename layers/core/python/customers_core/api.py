@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -154,8 +156,7 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     who = _caller(event)
     try:
-        if who:
-            _admit(who, method or "GET")
+        counted = _admit(who, method or "GET") if who else None
         if idempotency_key is not None and method == "POST" and who and app not in _WITHOUT_IDEMPOTENCY:
             from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
 
@@ -163,7 +164,9 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
                                          lambda: app.resolve(event, context))
         else:
             result = app.resolve(event, context)
-    except ApiError as exc:  # refused before the route ran (rate limit, idempotency)
+        if counted is not None:
+            counted.result()  # a read over the limit: its answer is replaced by the 429
+    except ApiError as exc:  # refused by the rate limit or the idempotency key
         logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
         result = _error_result(exc)
     headers = result.setdefault("headers", {})
@@ -173,12 +176,24 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     return result
 
 
-def _admit(who: Principal, method: str) -> None:
-    """The caller's per-second share (ratelimit.py), counted before any work is done."""
+def _admit(who: Principal, method: str) -> Future[None] | None:
+    """The caller's per-second share (ratelimit.py). A write is counted before it runs, so a refused
+    write does nothing. A read has nothing to undo, so its count runs beside it (the Future, whose
+    result raises RateLimited) and the limit adds no round trip to reads."""
     limit = get_settings().rate_limit_per_second
-    if limit > 0:
-        logger.append_keys(account=who.account_id, livemode=who.livemode)  # so a refusal says whose
+    if limit <= 0:
+        return None
+    logger.append_keys(account=who.account_id, livemode=who.livemode)  # so a refusal says whose
+    if ratelimit.kind_of(method) == "write":
         ratelimit.admit(get_table(), who.tenant, method, limit)
+        return None
+    return _counter_thread().submit(ratelimit.admit, get_table(), who.tenant, method, limit)
+
+
+@cache
+def _counter_thread() -> ThreadPoolExecutor:
+    # One request at a time in Lambda; several where one process serves many (the local stack).
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="rate-counter")
 
 
 def _caller(event: dict[str, Any]) -> Principal | None:

@@ -60,7 +60,14 @@ class MethodNotAllowed(ApiError):
 
 
 class Conflict(ApiError):
+    """409. `Stripe-Should-Retry` tells the SDKs (which retry any 409 by default) whether trying again
+    can help: only while another request holds the idempotency key; a taken value stays taken."""
+
     status = 409
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        retry = "true" if code == "idempotency_key_in_use" else "false"
+        super().__init__(message, param=param, code=code, headers={"Stripe-Should-Retry": retry})
 
 
 class PayloadTooLarge(ApiError):

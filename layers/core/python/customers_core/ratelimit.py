@@ -2,9 +2,11 @@
 
 Each account+mode may make `limit` reads (GET) and `limit` writes (everything else) per second, as
 Stripe limits reads and writes separately. A request adds one to its second's counter item with a
-conditional UpdateItem, so the count is exact under any concurrency and across every function; the
-request over the limit is refused before it does any work. The counter items expire after a minute
-(TTL) and the stream's filter drops them, so they cost one write per request and nothing more.
+conditional UpdateItem, so the count is exact under any concurrency and across every function. A
+write over the limit is refused before it does any work; a read is counted while it runs (it has
+nothing to undo), so the limit costs reads no extra round trip (customers_core.api). The counter
+items expire after a minute (TTL) and the stream's filter drops them, so they cost one write per
+request and nothing more.
 
 HTTP API stage throttling stays as the global backstop (its 429 is API Gateway's own body); this is
 the per-tenant limit that keeps one busy account from using up everyone's share.
@@ -27,13 +29,17 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEEP_SECONDS = 60
 
 
+def kind_of(method: str) -> str:
+    return "read" if method.upper() in _READS else "write"
+
+
 def admit(table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
     """Count this request in its second; RateLimited once the second's `limit` is used up."""
     if limit <= 0:
         return
     moment = time.time() if now is None else now
     second = int(moment)
-    kind = "read" if method.upper() in _READS else "write"
+    kind = kind_of(method)
     try:
         table.update(keys.rate_window(tenant, kind, second), "ADD #n :one SET expires_at = :expires",
                      condition="attribute_not_exists(#n) OR #n < :limit", names={"#n": "n"},
