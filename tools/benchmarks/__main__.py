@@ -342,8 +342,8 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
               "a rounding step: a read is charged per 4 KB, and the larger account's ids, names and emails "
               "are a few bytes longer. A combination of attribute filters (tag and status) reads the smaller "
               "of its partitions (chosen by the account's counters: here the 10% inactive) until the page "
-              "fills, so its reads depend on how rare the combination is (here half the inactive customers "
-              "are tagged vip).", "",
+              "fills, so its reads depend on how rare the combination is (here every inactive customer is "
+              "tagged vip, so the first entries fill the page).", "",
               "Searches read token entries and then the candidate customers, all strongly consistent, so a "
               "change is found by the very next search. A unique value (email, external_id) is 1–2 reads. "
               "Exact clauses joined by AND are intersected by jumping between their entries (a zig-zag "
