@@ -17,6 +17,11 @@ from typing import Any
 from local_stack.template import Function
 
 _counter = itertools.count()
+# In Lambda every function has its own process; here they share one, and two environments importing
+# the same packages for the first time on two threads can meet a half-initialised module (Powertools'
+# data_classes: "cannot import name 'SQSEvent' from partially initialized module"). The stream
+# poller and an HTTP request did exactly that after a restart. Imports happen one at a time.
+_import_lock = threading.Lock()
 
 
 @dataclass
@@ -47,7 +52,8 @@ def load_environment(function: Function) -> ModuleType:
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with _import_lock:
+        spec.loader.exec_module(module)
     return module
 
 
