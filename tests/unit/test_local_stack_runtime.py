@@ -35,5 +35,5 @@ def test_first_imports_on_four_threads_at_once_succeed_in_fresh_processes():
     env = {**os.environ, "TABLE_NAME": "runtime-test",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), str(ROOT / "layers" / "core" / "python")])}
     outcomes = [subprocess.run([sys.executable, "-c", _SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                               timeout=120).stdout.strip() for _ in range(6)]
+                               check=True, timeout=120).stdout.strip() for _ in range(6)]
     assert outcomes == ["ok"] * 6, outcomes
