@@ -79,47 +79,45 @@ def _customer_body(i: int) -> dict[str, Any]:
             "tags": ["vip"] if i % 5 == 0 else [], "status": "inactive" if i % 10 == 0 else "active"}
 
 
+def _session(info: dict[str, Any]) -> tuple[requests.Session, str]:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {info['secret_key']}"
+    return session, f"{info['api_url']}/v1/customers"
+
+
+def _creates_and_retrieves(session: requests.Session, url: str, n: int) -> tuple[list[float], list[float], list[str]]:
+    """n sequential creates, then a retrieve of each: their latencies (ms) and the ids."""
+    create_ms, retrieve_ms, ids = [], [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        response = session.post(url, json=_customer_body(i), timeout=30)
+        create_ms.append((time.perf_counter() - t0) * 1000)
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+    for customer_id in ids:
+        t0 = time.perf_counter()
+        session.get(f"{url}/{customer_id}", timeout=30).raise_for_status()
+        retrieve_ms.append((time.perf_counter() - t0) * 1000)
+    return create_ms, retrieve_ms, ids
+
+
 def bench_without_limit(requests_per_op: int) -> dict[str, list[float]]:
     """Create and retrieve on a stack with the per-account limit off, to compare with the main run."""
     with running_stack(rate_limit="0") as info:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {info['secret_key']}"
-        url = f"{info['api_url']}/v1/customers"
+        session, url = _session(info)
         session.post(url, json={"name": "warm"}, timeout=30).raise_for_status()
-        create_ms, retrieve_ms, ids = [], [], []
-        for i in range(requests_per_op):
-            t0 = time.perf_counter()
-            response = session.post(url, json=_customer_body(i), timeout=30)
-            create_ms.append((time.perf_counter() - t0) * 1000)
-            ids.append(response.json()["id"])
-        for customer_id in ids:
-            t0 = time.perf_counter()
-            session.get(f"{url}/{customer_id}", timeout=30).raise_for_status()
-            retrieve_ms.append((time.perf_counter() - t0) * 1000)
+        create_ms, retrieve_ms, _ = _creates_and_retrieves(session, url, requests_per_op)
     return {"create": create_ms, "retrieve": retrieve_ms}
 
 
 def bench_stack(requests_per_op: int) -> dict[str, object]:
     started = time.perf_counter()
     with running_stack() as info:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {info['secret_key']}"
-        url = f"{info['api_url']}/v1/customers"
-        first = session.post(url, json={"name": "first"}, timeout=30)
-        first.raise_for_status()
+        session, url = _session(info)
+        session.post(url, json={"name": "first"}, timeout=30).raise_for_status()
         ready_s = time.perf_counter() - started
 
-        create_ms, retrieve_ms, ids = [], [], []
-        for i in range(requests_per_op):
-            t0 = time.perf_counter()
-            response = session.post(url, json=_customer_body(i), timeout=30)
-            create_ms.append((time.perf_counter() - t0) * 1000)
-            response.raise_for_status()
-            ids.append(response.json()["id"])
-        for customer_id in ids:
-            t0 = time.perf_counter()
-            session.get(f"{url}/{customer_id}", timeout=30).raise_for_status()
-            retrieve_ms.append((time.perf_counter() - t0) * 1000)
+        create_ms, retrieve_ms, ids = _creates_and_retrieves(session, url, requests_per_op)
         timings = {"update": [], "list": [], "list (status=inactive, tag=vip)": [], "delete": []}
         for customer_id in ids:
             t0 = time.perf_counter()

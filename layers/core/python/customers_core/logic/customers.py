@@ -207,8 +207,10 @@ def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str
     return {"id": tombstone["id"], "object": "customer", "deleted": True}
 
 
-def _list_filters(table: Table, who: Principal,
-                  params: ListCustomersParams) -> tuple[tuple[str, str] | None, str | None, dict, dict]:
+_Filters = tuple[tuple[str, str] | None, str | None, dict, dict]
+
+
+def _list_filters(table: Table, who: Principal, params: ListCustomersParams) -> _Filters:
     """The index partition that drives the query and a filter expression for the other attribute
     filters, checked on the index entries' copies of them. With several attribute filters the driver is
     the one with the fewest customers (the account's counter item, one read), so a rare combination
@@ -262,6 +264,7 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
 
     exhausted = True
     found = _by_unique_value(table, who, params)
+    filters = None
     if found is not None:
         items = [i for i in sorted(found.values(), key=lambda i: str(i["id"]), reverse=not forward)
                  if _matches(i, params, low, high)
@@ -269,7 +272,8 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
         ordered_ids = [i["id"] for i in items][skip:]
         customers = {i["id"]: i for i in items}
     else:
-        driver, filter_expression, names, values = _list_filters(table, who, params)
+        filters = _list_filters(table, who, params)
+        driver, filter_expression, names, values = filters
         partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
         lower, upper = key_range(ids.CUSTOMER, cursor, forward, low, high)
         found_items, exhausted = table.query_range(
@@ -288,7 +292,7 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     body: dict[str, Any] = {"object": "list", "url": "/v1/customers", "has_more": has_more,
                             "data": [customer_object(customers[cid]) for cid in page_ids]}
     if params.include and "total_count" in params.include:
-        body["total_count"] = count_matching(table, who, params, low, high)
+        body["total_count"] = count_matching(table, who, params, low, high, found, filters)
     return body
 
 
@@ -316,15 +320,15 @@ def _by_unique_value(table: Table, who: Principal, params: ListCustomersParams) 
     return found
 
 
-def count_matching(table: Table, who: Principal, params: ListCustomersParams, low: int | None,
-                   high: int | None) -> int:
-    """total_count: one read of the account's counter item when unfiltered or filtered by one attribute
-    (status, sentiment or tag); for a combination or a created range, a COUNT query over the driving
-    index partition, which reads that partition (it costs what the filter selects)."""
-    found = _by_unique_value(table, who, params)
+def count_matching(table: Table, who: Principal, params: ListCustomersParams, low: int | None, high: int | None,
+                   found: dict[str, Item] | None, filters: _Filters | None) -> int:
+    """total_count, from what the list already looked up (`found` or `filters`, never read twice):
+    one read of the account's counter item when unfiltered or filtered by one attribute (status,
+    sentiment or tag); for a combination or a created range, a COUNT query over the driving index
+    partition, which reads that partition (it costs what the filter selects)."""
     if found is not None:
         return sum(1 for i in found.values() if _matches(i, params, low, high))
-    driver, filter_expression, names, values = _list_filters(table, who, params)
+    driver, filter_expression, names, values = filters or _list_filters(table, who, params)
     if low is None and high is None and filter_expression is None:  # no filter, or exactly one attribute
         return dal.count_customers(table, who.tenant, *(driver or (None, None)))
     clauses = [filter_expression] if filter_expression else []
