@@ -26,21 +26,47 @@ def load_event(name: str) -> dict[str, Any]:
 def api_event(method: str, path: str, *, body: str | None = None, content_type: str | None = None,
               context: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
               path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway HTTP API payload-2.0 event, built from the events/ sample's shape."""
+    """An API Gateway HTTP API payload-2.0 event, built from the events/ sample's shape. `context`
+    names the caller as {account_id, livemode, scopes[, secret]}: its key is sent as the Bearer token
+    (a key with exactly those scopes and mode is made when the context's own secret is not one)."""
     event = load_event("create_customer")
     event["routeKey"] = f"{method} {path}"
     event["rawPath"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["path"] = path
-    event["headers"] = {**({"content-type": content_type} if content_type else {}), **(headers or {})}
+    event["headers"] = {**({"content-type": content_type} if content_type else {}), **_credentials(context),
+                        **(headers or {})}
     event["body"] = body
     event["isBase64Encoded"] = False
-    event["requestContext"]["authorizer"] = {"lambda": context if context is not None else {}}
     if path_parameters:
         event["pathParameters"] = path_parameters
     else:
         event.pop("pathParameters", None)
     return event
+
+
+def _credentials(context: dict[str, Any] | None) -> dict[str, str]:
+    """The Authorization header of a caller described as the authorizer used to describe it: a key
+    for exactly that account, mode and scopes is stored (as customers-admin would store it)."""
+    if context and context.get("error") == "api_key_invalid":
+        return {"authorization": "Bearer sk_test_no-such-key"}
+    if not context or not context.get("account_id"):
+        return {}
+    import hashlib
+
+    from customers_core import keys
+    from customers_core.auth import SCOPES
+    from customers_core.logic import api_keys
+
+    account_id, live = str(context["account_id"]), context.get("livemode") in (True, "true")
+    scopes = sorted(str(context.get("scopes", "")).split())
+    kind = "sk" if scopes == sorted(SCOPES) else "rk"
+    digest = hashlib.sha256(f"{account_id}|{live}|{' '.join(scopes)}".encode()).hexdigest()[:40]
+    secret = f"{kind}_{'live' if live else 'test'}_{digest}"
+    get_table().put({**keys.api_key_lookup(api_keys.hash_secret(secret)), "entity": "api_key",
+                     "account_id": account_id, "livemode": live, "scopes": scopes, "revoked": False,
+                     "key_id": str(context.get("key_id") or "key_test"), "type": kind})
+    return {"authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
@@ -86,8 +112,11 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def clear_caches() -> None:
     """Settings and AWS clients are made once per process; a test that changes either starts afresh."""
-    from customers_core import queues, secretbox
+    from customers_core import queues, ratelimit, secretbox
+    from customers_core.logic import api_keys
 
     for cached in (get_settings, get_table, secretbox._kms, queues.sqs):
         cached.cache_clear()
     secretbox._cache.clear()
+    api_keys._cache.clear()
+    ratelimit.limiter.reset()

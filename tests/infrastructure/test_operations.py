@@ -65,7 +65,9 @@ def test_each_stage_resolves_every_setting_and_parameter(stage):
 def test_protection_and_snapstart_follow_the_stage():
     loaded = template.load()
     config = loaded["Mappings"]["StageConfig"]
-    assert [config[s]["SnapStart"] for s in STAGES] == ["off", "off", "on"]
+    # Off everywhere: its cache is billed per function and hour whether or not anything runs
+    # (docs/decisions.md, "what a request costs"); the SnapStart parameter turns it on for a stage.
+    assert [config[s]["SnapStart"] for s in STAGES] == ["off", "off", "off"]
     protected = loaded["Conditions"]["IsProtected"]["Fn::Or"]
     assert {c["Fn::Equals"][1] for c in protected} == {"prod", "staging"}
     table = loaded["Resources"]["CustomersTable"]["Properties"]
@@ -76,7 +78,9 @@ def test_protection_and_snapstart_follow_the_stage():
         assert "ReservedConcurrentExecutions" in functions[name]["Properties"], name
 
 
-def test_every_function_has_error_and_throttle_alarms_and_every_alarm_notifies_the_topic():
+def test_every_function_is_watched_by_an_alarm_and_every_alarm_notifies_the_topic():
+    """A route's function failing or throttled is an API 5xx, which the API's 5xx-rate alarm watches;
+    the stream and queue functions answer no request, so each has its own errors and throttles alarms."""
     alarms = template.resources("AWS::CloudWatch::Alarm")
     watched: dict[str, set[str]] = {}
     for alarm in alarms.values():
@@ -86,8 +90,9 @@ def test_every_function_has_error_and_throttle_alarms_and_every_alarm_notifies_t
         for dimension in props.get("Dimensions", []):
             if dimension["Name"] == "FunctionName":
                 watched.setdefault(dimension["Value"]["Ref"], set()).add(props["MetricName"])
-    for name in template.functions():
-        assert {"Errors", "Throttles"} <= watched.get(name, set()), f"{name} lacks an errors or throttles alarm"
+    for name, function in template.functions().items():
+        if not function.routes:
+            assert {"Errors", "Throttles"} <= watched.get(name, set()), f"{name} lacks an errors or throttles alarm"
     names = {a["Properties"]["AlarmName"]["Fn::Sub"] for a in alarms.values()}
     for expected in ("api-5xx-rate", "api-latency-p99", "stream-iterator-age", "stream-failures-not-empty",
                      "webhook-dead-letters-not-empty", "webhook-failure-rate"):
@@ -124,7 +129,7 @@ def test_preflight_passes_with_credentials_without_calling_aws(tmp_path):
 
 
 def test_no_handler_imports_the_xray_sdk_or_the_openapi_machinery():
-    """Cold start: tracing is Lambda's own (Tracing: Active), so the X-Ray SDK must not load; the
+    """Cold start: tracing is Lambda's own (Tracing: PassThrough), so the X-Ray SDK must not load; the
     OpenAPI parameter classes are for `make openapi` only."""
     code = (
         "import importlib.util, sys\n"

@@ -107,17 +107,21 @@ def test_only_create_encrypts_and_only_delivery_decrypts_webhook_secrets():
                            "WebhookDeliveryFunction": {"kms:Decrypt"}}
 
 
-def test_every_route_counts_its_callers_requests_and_the_counter_policy_is_narrow():
-    """The per-account limit runs in every route's function (the authorizer only reads keys), with one
-    action on the account's rate items and nothing else."""
+def test_every_route_authenticates_and_counts_its_callers_requests_and_the_edge_policy_is_narrow():
+    """Every route's function reads API-key items (authentication) and updates the account's rate
+    items (the per-account limit), and the shared policy allows nothing else."""
     for logical_id, resource in template.resources("AWS::Serverless::Function").items():
         routed = any(e["Type"] == "HttpApi" for e in (resource["Properties"].get("Events") or {}).values())
         policies = resource["Properties"].get("Policies") or []
-        assert ({"Ref": "RateLimitPolicy"} in policies) == routed, logical_id
-    policy = template.resources("AWS::IAM::ManagedPolicy")["RateLimitPolicy"]["Properties"]["PolicyDocument"]
-    assert policy["Statement"] == [{
-        "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": {"Fn::GetAtt": ["CustomersTable", "Arn"]},
-        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCT#*#RATE"]}}}]
+        assert ({"Ref": "ApiEdgePolicy"} in policies) == routed, logical_id
+    policy = template.resources("AWS::IAM::ManagedPolicy")["ApiEdgePolicy"]["Properties"]["PolicyDocument"]
+    table = {"Fn::GetAtt": ["CustomersTable", "Arn"]}
+    assert policy["Statement"] == [
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table,
+         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APIKEY#*"]}}},
+        {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": table,
+         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ACCT#*#RATE"]}}}]
     from customers_core import keys
 
+    assert keys.api_key_lookup("abc")["pk"] == "APIKEY#abc"
     assert keys.rate_window(keys.tenant("acct_x", True), "read", 1)["pk"] == "ACCT#acct_x#L#RATE"

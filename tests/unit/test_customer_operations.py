@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from customers_core import keys
 from customers_core.auth import Principal
 from customers_core.errors import ApiError, Conflict, InvalidRequest, ResourceMissing
 from customers_core.http import validation_error
@@ -263,12 +264,13 @@ def test_a_rare_combination_is_read_from_the_smaller_partition_and_never_pages_e
         _create(table, who, tags=["vip"])
     for _ in range(3):
         _create(table, who, status="inactive")
+    shards = len(table.query_partition(keys.customer_counters_partition(who.tenant)))
     before = table.stats["items_read"]
     page = _list(table, who, tag="vip", status="inactive", limit=1)
     assert [c["id"] for c in page["data"]] == [rare["id"]] and page["has_more"] is False
-    # Driven by status=inactive (4 entries, the counter says so) rather than tag=vip (13), plus the
-    # counter item and the one customer.
-    assert table.stats["items_read"] - before <= 4 + 2
+    # Driven by status=inactive (4 entries, the counters say so) rather than tag=vip (13), plus the
+    # counters (one Query of their shards) and the one customer.
+    assert table.stats["items_read"] - before <= 4 + shards + 1
     for query in ({"tag": "vip", "status": "inactive"}, {"status": "inactive", "tag": "vip"}):
         pages, after = [], None
         while True:  # every page continues from its last item, as the SDKs do
@@ -321,3 +323,26 @@ def test_single_filter_totals_follow_every_write(table, who):
                   {"sentiment": "angry"}, {"sentiment": "neutral"}):
         assert total(**query) == counted(**query), query
     assert (total(tag="vip"), total(tag="new"), total(status="inactive")) == (0, 1, 1)
+
+
+def test_a_create_that_meets_a_concurrent_transaction_is_sent_again_on_another_counter_shard(table, who,
+                                                                                            monkeypatch):
+    """In DynamoDB a transaction that touches an item another transaction is writing is cancelled
+    with TransactionConflict; the create is sent again (jittered), with its count on another shard."""
+    from customers_core.dal import customers as dal
+    from customers_core.dal.table import Table, TransactionCanceled
+
+    original, sent = Table.transact_write, []
+
+    def conflict_once(self, operations):
+        sent.append(next(op["Update"]["Key"]["sk"]["S"] for op in operations if "Update" in op))
+        if len(sent) == 1:
+            raise TransactionCanceled(["None"] * (len(operations) - 1) + ["TransactionConflict"])
+        return original(self, operations)
+
+    monkeypatch.setattr(Table, "transact_write", conflict_once)
+    monkeypatch.setattr(dal, "_shard", iter([3, 7]).__next__)
+    before = dal.conflict_retries
+    created = _create(table, who, email="busy@example.com")
+    assert sent == ["CUSTOMERS#3", "CUSTOMERS#7"] and dal.conflict_retries == before + 1
+    assert dal.count_customers(table, who.tenant) == 1 and created["email"] == "busy@example.com"

@@ -98,26 +98,60 @@ def test_a_conflict_is_stored_and_replayed(table, account, create):
     assert replay["statusCode"] == 409 and replay["headers"]["Idempotent-Replayed"] == "true"
 
 
-def test_a_request_still_running_makes_the_second_409(table, account, create, monkeypatch):
+def _racing(monkeypatch, create, second_body):
+    """Run a create whose work is interrupted, before it writes, by a second request with its key."""
     inner: list[dict] = []
+    started: list[bool] = []
     from customers_core import idempotency
 
     original = idempotency.guarded
 
-    def reentrant(table_, who, key, event, request_id, run):
+    def reentrant(table_, who, key, event, request_id, run, **kwargs):
         def run_and_repeat():
-            if not inner:
-                inner.append(create({"email": "slow@example.com"}))  # arrives while the first runs
+            if not started:
+                started.append(True)
+                inner.append(create(second_body))  # arrives while the first runs
             return run()
 
-        return original(table_, who, key, event, request_id, run_and_repeat)
+        return original(table_, who, key, event, request_id, run_and_repeat, **kwargs)
 
     monkeypatch.setattr(idempotency, "guarded", reentrant)
+    return inner
+
+
+def test_two_requests_racing_with_one_key_make_one_change_and_give_one_answer(table, account, create,
+                                                                              monkeypatch):
+    """api.md §8: the record commits with the change, so nothing is locked; whichever request
+    commits first is the answer and the other, whose transaction meets the record, replays it."""
+    inner = _racing(monkeypatch, create, {"email": "slow@example.com"})
     first = create({"email": "slow@example.com"})
+    assert first["statusCode"] == inner[0]["statusCode"] == 200
+    assert json.loads(first["body"]) == json.loads(inner[0]["body"])
+    assert first["headers"]["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in inner[0]["headers"]
+    assert len(_customers(table, account)) == 1
+
+
+def test_a_request_still_running_on_a_held_key_makes_the_second_409(table, account, create, monkeypatch):
+    """Work that is not one transaction (an array of creates) holds its key while it runs."""
+    from customers_core import idempotency
+
+    batch = [{"email": "slow@example.com"}, {"email": "slower@example.com"}]
+    inner: list[dict] = []
+    original = idempotency.hold_key
+
+    def hold_then_repeat() -> None:
+        original()
+        if not inner:
+            inner.append({})
+            inner[0] = create(batch)  # arrives while the first holds the key
+
+    monkeypatch.setattr(idempotency, "hold_key", hold_then_repeat)
+    first = create(batch)
     assert first["statusCode"] == 200
     assert inner[0]["statusCode"] == 409
     assert json.loads(inner[0]["body"])["error"]["code"] == "idempotency_key_in_use"
     assert inner[0]["headers"]["Stripe-Should-Retry"] == "true"  # the SDKs retry it, and it will replay
+    assert create(batch)["headers"]["Idempotent-Replayed"] == "true"
 
 
 def test_an_overlong_key_is_400(create):
@@ -142,7 +176,7 @@ def test_an_app_made_after_the_default_app_is_collected_still_guards_keys(monkey
 
     guarded: list[str] = []
     monkeypatch.setattr(idempotency, "guarded",
-                        lambda table, who, key, event, request_id, run: guarded.append(key) or run())
+                        lambda table, who, key, event, request_id, run, **_: guarded.append(key) or run())
     event = make_api_event("POST", "/v1/things", body="{}", content_type="application/json", context=account,
                            headers={"idempotency-key": "k"})
     for round_ in range(20):  # with id()s, the freed app's slot was reused within a round or two

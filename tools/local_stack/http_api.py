@@ -1,5 +1,5 @@
-"""The HTTP API: each request becomes the API Gateway HTTP API payload-2.0 event AWS would send; the
-authorizer runs first, as API Gateway runs it, and its context reaches the route's handler."""
+"""The HTTP API: each request becomes the API Gateway HTTP API payload-2.0 event AWS would send and goes
+to its route's function (which authenticates the caller itself, as deployed)."""
 
 from __future__ import annotations
 
@@ -63,26 +63,12 @@ def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     return event
 
 
-def authorizer_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The REQUEST authorizer's payload-2.0 event for a route event (no identity source configured)."""
-    return {
-        "version": "2.0", "type": "REQUEST",
-        "routeArn": f"arn:aws:execute-api:us-east-1:000000000000:local/$default/{event['routeKey'].replace(' ', '')}",
-        "identitySource": [], "routeKey": event["routeKey"], "rawPath": event["rawPath"],
-        "rawQueryString": event["rawQueryString"], "headers": event["headers"],
-        "queryStringParameters": event.get("queryStringParameters", {}),
-        "requestContext": event["requestContext"], "pathParameters": event.get("pathParameters", {}),
-        "stageVariables": {},
-    }
-
-
 class HttpApi:
-    def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], authorizer: FunctionPool,
+    def __init__(self, routes: list[Route], pools: dict[str, FunctionPool],
                  extra: dict[str, tuple[str, bytes]] | None = None) -> None:
         # API Gateway prefers the most specific route: /v1/customers/search over /v1/customers/{id}.
         self.routes = sorted(routes, key=lambda r: (r.path == "$default", r.path.count("{")))
         self.pools = pools
-        self.authorizer = authorizer
         self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -105,10 +91,6 @@ class HttpApi:
         if route is None:  # what API Gateway answers for a request no route matches
             return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
         event = build_event(method, raw_path, headers, body, route, params)
-        verdict = self.authorizer.invoke(authorizer_event(event))
-        if not isinstance(verdict, dict) or not verdict.get("isAuthorized"):
-            return 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
-        event["requestContext"]["authorizer"] = {"lambda": verdict.get("context") or {}}
         try:
             result = self.pools[route.function].invoke(event)
         except Exception:  # a function error: API Gateway's own answer, and the traceback in the log as Lambda's

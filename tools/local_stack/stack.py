@@ -144,7 +144,7 @@ class LocalStack:
 
         pools = {name: FunctionPool(fn) for name, fn in functions.items()}
         routes = [route for fn in functions.values() for route in fn.routes]
-        api = HttpApi(routes, pools, pools[template.authorizer_function()], extra=self._documents())
+        api = HttpApi(routes, pools, extra=self._documents())
         for name, fn in functions.items():
             if fn.stream:
                 failure = (fn.stream.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")

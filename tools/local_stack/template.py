@@ -89,16 +89,6 @@ def functions() -> dict[str, Function]:
     return out
 
 
-def authorizer_function() -> str:
-    """The logical id of the HTTP API's default authorizer function."""
-    api = next(iter(resources("AWS::Serverless::HttpApi").values()))
-    auth = api["Properties"]["Auth"]
-    arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
-    if "Ref" in arn:  # !Ref Function.Alias
-        return str(arn["Ref"]).split(".", 1)[0]
-    return str(arn["Fn::GetAtt"][0])
-
-
 def table_logical_id() -> str:
     return next(iter(resources("AWS::DynamoDB::Table")))
 

@@ -1,24 +1,28 @@
-"""The HTTP edge shared by every API function: the resolver, the one mapping from domain errors to
-the contract's error body, Request-Id, and per-request log keys."""
+"""The HTTP edge shared by every API function: authentication, the per-account limit, idempotency,
+the one mapping from domain errors to the contract's error body, Request-Id, and per-request log keys.
+
+Authentication runs here, in the route's function, not in a Lambda authorizer: a second invocation
+per request would cost more than the key lookup it saves (it is cached per environment for
+`key_cache_seconds`, as the authorizer's was; docs/decisions.md, "authentication")."""
 
 from __future__ import annotations
 
-import json
 import re
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
 
-from customers_core import ids, ratelimit
+from customers_core import idempotency, ids, ratelimit
 from customers_core.auth import Principal, principal_from_context
-from customers_core.dal.table import get_table
+from customers_core.dal.table import ReceiptTaken, get_table
 from customers_core.errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, ResourceMissing
-from customers_core.http import decode_body, decode_form, validation_error
+from customers_core.http import compact_json, decode_body, decode_form, validation_error
+from customers_core.logic.api_keys import authorize
 from customers_core.models.responses import ErrorBody
 from customers_core.observability import logger
 from customers_core.settings import get_settings
@@ -27,8 +31,7 @@ JSON = "application/json"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":")),
-                    headers=headers or {})
+    return Response(status_code=status, content_type=JSON, body=compact_json(body), headers=headers or {})
 
 
 def error_response(error: ApiError) -> Response:
@@ -61,8 +64,16 @@ def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> di
     return responses
 
 
-def create_app() -> APIGatewayHttpResolver:
+def create_app(*, hold_idempotency_key: bool = False) -> APIGatewayHttpResolver:
+    """A route's resolver. `hold_idempotency_key`: its work is not one transaction, so a keyed
+    request holds its key while it runs (customers_core.idempotency)."""
     app = APIGatewayHttpResolver()
+    if hold_idempotency_key:
+        _HOLDING.add(app)
+
+    @app.exception_handler(ReceiptTaken)
+    def _repeat(exc: ReceiptTaken) -> Response:
+        raise exc  # the idempotency guard around the resolver answers it
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -92,6 +103,7 @@ def create_app() -> APIGatewayHttpResolver:
 # A WeakSet, not a set of id()s: an id is reused once its app is collected, which exempted an
 # unrelated handler from idempotency (seen as a flaky CI failure).
 _WITHOUT_IDEMPOTENCY: weakref.WeakSet[APIGatewayHttpResolver] = weakref.WeakSet()
+_HOLDING: weakref.WeakSet[APIGatewayHttpResolver] = weakref.WeakSet()
 
 
 def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
@@ -115,10 +127,10 @@ def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> API
 
 def principal(app: APIGatewayHttpResolver, scope: str) -> Principal:
     """The caller, checked for `scope`; raises the contract's 401 or 403."""
-    authorizer = app.current_event.request_context.authorizer
-    who = principal_from_context(authorizer.get_lambda if authorizer else None)
+    who = _request.get().caller
+    if isinstance(who, ApiError):
+        raise who
     who.require(scope)
-    logger.append_keys(account=who.account_id, livemode=who.livemode)
     return who
 
 
@@ -143,68 +155,63 @@ def query_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
 
 def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:
     """Recorded on written items so the stream's events can name the request that caused them."""
-    return {"request_id": app.context.get("request_id"),
+    return {"request_id": _request.get().request_id,
             "idempotency_key": app.current_event.headers.get("idempotency-key")}
 
 
-def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve one API Gateway event: a fresh Request-Id on the response and on every log line."""
-    request_id = ids.new_id(ids.REQUEST)
-    logger.append_keys(request_id=request_id, account=None, livemode=None)
-    app.append_context(request_id=request_id)
-    idempotency_key = (event.get("headers") or {}).get("idempotency-key")
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
-    who = _caller(event)
-    try:
-        counted = _admit(who, method or "GET") if who else None
-        if idempotency_key is not None and method == "POST" and who and app not in _WITHOUT_IDEMPOTENCY:
-            from customers_core import idempotency  # noqa: PLC0415 — only keyed POSTs need it
+@dataclass(frozen=True)
+class _Request:
+    request_id: str
+    caller: Principal | ApiError
 
+
+# The request being handled. A context variable rather than the resolver's context: a resolver
+# clears its context when it finishes, also under a request that is still running (a nested one).
+_request: ContextVar[_Request] = ContextVar("request")
+
+
+def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one API Gateway event: the caller, the limit, the idempotency key, then the route; a
+    fresh Request-Id on the response and on every log line."""
+    request_id = ids.new_id(ids.REQUEST)
+    headers = event.get("headers") or {}
+    idempotency_key = headers.get("idempotency-key")
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    who = _caller(headers)
+    logger.append_keys(request_id=request_id, account=getattr(who, "account_id", None),
+                       livemode=getattr(who, "livemode", None))
+    token = _request.set(_Request(request_id, who))
+    try:
+        if isinstance(who, Principal):
+            ratelimit.admit(get_table(), who.tenant, method, get_settings().rate_limit_per_second)
+        if idempotency_key is not None and method == "POST" and isinstance(who, Principal) \
+                and app not in _WITHOUT_IDEMPOTENCY:
             result = idempotency.guarded(get_table(), who, idempotency_key, event, request_id,
-                                         lambda: app.resolve(event, context))
+                                         lambda: app.resolve(event, context), hold=app in _HOLDING)
         else:
             result = app.resolve(event, context)
-        if counted is not None:
-            counted.result()  # a read over the limit: its answer is replaced by the 429
     except ApiError as exc:  # refused by the rate limit or the idempotency key
         logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
         result = _error_result(exc)
-    headers = result.setdefault("headers", {})
-    headers["Request-Id"] = request_id
+    finally:
+        _request.reset(token)
+    headers_out = result.setdefault("headers", {})
+    headers_out["Request-Id"] = request_id
     if idempotency_key:
-        headers["Idempotency-Key"] = idempotency_key[:255]
+        headers_out["Idempotency-Key"] = idempotency_key[:255]
     return result
 
 
-def _admit(who: Principal, method: str) -> Future[None] | None:
-    """The caller's per-second share (ratelimit.py). A write is counted before it runs, so a refused
-    write does nothing. A read has nothing to undo, so its count runs beside it (the Future, whose
-    result raises RateLimited) and the limit adds no round trip to reads."""
-    limit = get_settings().rate_limit_per_second
-    if limit <= 0:
-        return None
-    logger.append_keys(account=who.account_id, livemode=who.livemode)  # so a refusal says whose
-    if ratelimit.kind_of(method) == "write":
-        ratelimit.admit(get_table(), who.tenant, method, limit)
-        return None
-    return _counter_thread().submit(ratelimit.admit, get_table(), who.tenant, method, limit)
-
-
-@cache
-def _counter_thread() -> ThreadPoolExecutor:
-    # One request at a time in Lambda; several where one process serves many (the local stack).
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="rate-counter")
-
-
-def _caller(event: dict[str, Any]) -> Principal | None:
-    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+def _caller(headers: dict[str, str]) -> Principal | ApiError:
+    """The API key's principal, or the 401 to answer if a route needs one (routes that need none,
+    like the 404/405 route, never raise it)."""
     try:
-        return principal_from_context(context)
-    except ApiError:
-        return None
+        return principal_from_context(authorize(get_table(), headers, get_settings().key_cache_seconds))
+    except ApiError as exc:
+        return exc
 
 
 def _error_result(error: ApiError) -> dict[str, Any]:
     """An error answered before the route ran, in the shape the resolver returns."""
-    return {"statusCode": error.status, "body": json.dumps(error.body(), separators=(",", ":")),
+    return {"statusCode": error.status, "body": compact_json(error.body()),
             "isBase64Encoded": False, "headers": {"Content-Type": JSON, **error.headers}}

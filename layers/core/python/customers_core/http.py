@@ -19,6 +19,11 @@ MAP_FIELDS = frozenset({"metadata", "custom_fields"})
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 
+def compact_json(body: Any) -> str:
+    """A response body as the API sends it (and as an idempotency record keeps it)."""
+    return json.dumps(body, separators=(",", ":"))
+
+
 def _not_json(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 

@@ -1,16 +1,29 @@
 """Idempotency keys (api.md §8) for every POST, scoped to the caller's account and mode.
 
-The first request with a key takes a lock record (a conditional put); when it finishes, the record
-keeps its response for 24 h and later requests with the key replay it (`Idempotent-Replayed: true`).
-The same key on another endpoint or with other parameters is a 400 of type `idempotency_error` (code
-`idempotency_key_reused`); while the first is still running, a 409 `idempotency_key_in_use`. Requests
-rejected by validation (400, 401, 403, 413, 415) and server errors are not stored, so they can be
-corrected or retried.
+A keyed request's answer is stored in a record that later requests with the key replay for 24 h
+(`Idempotent-Replayed: true`); the same key on another endpoint or with other parameters is a 400 of
+type `idempotency_error` (code `idempotency_key_reused`).
+
+The record is written in the same transaction as the change it answers (`receipt`): a customer write
+is one TransactWriteItems, and the record rides in it. So the change and its answer commit together
+or not at all — a retry after a crash at any point either replays the committed answer or runs as a
+new request at once; nothing is left locked — and a keyed write costs no extra round trip. Two
+requests racing with one key both run; the one whose transaction commits first is the answer, and
+the other's transaction fails on the record and replays it.
+
+Work that is not one transaction (an array of creates, a webhook endpoint, re-sending an event) calls
+`hold_key()` first: the record is taken as a lock (`running`) before anything is written and finished
+with the answer afterwards; meanwhile the same key gets 409 `idempotency_key_in_use`, and a lock
+whose request died frees itself after LOCK_SECONDS.
+
+An answer given without any write (a 404, a 409 conflict) is stored after the fact, so its retry gets
+the same answer. Requests rejected by validation (400, 401, 403, 413, 415) and server errors are not
+stored, so they can be corrected or retried.
 
 Why not Powertools' idempotency utility: it keys records per function (a key reused on another
 endpoint would run again instead of failing with 400), puts every record of a function under one
-static partition key (a hot partition shared by all tenants), and works on the handler's event or a
-function's arguments rather than on (account, mode, key). docs/decisions.md has the details."""
+static partition key (a hot partition shared by all tenants), and cannot join the change's own
+transaction. docs/decisions.md has the details."""
 
 from __future__ import annotations
 
@@ -19,24 +32,43 @@ import hashlib
 import json
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from customers_core import keys
 from customers_core.auth import Principal
-from customers_core.dal.table import Table, condition_failed
+from customers_core.dal.table import ConditionFailed, ReceiptTaken, Table, serialize
 from customers_core.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
-from customers_core.http import decode_body
+from customers_core.http import compact_json, decode_body
 
 KEY_MAX = 255
 RETENTION_SECONDS = 24 * 3600
-LOCK_SECONDS = 60  # a first request that died without finishing frees its key after this
+LOCK_SECONDS = 60  # a held record whose request died frees its key after this
 MAX_STORED = 350_000  # bytes; DynamoDB items stop at 400 KB
 _NOT_STORED = {400, 401, 403, 413, 415}
+_JSON_HEADERS = {"Content-Type": "application/json"}
+# A record may be (re)written where there is none, or the old one has expired, or a lock was abandoned.
+_FREE = "attribute_not_exists(pk) OR expires_at < :now OR (#state = :running AND locked_until < :now)"
 
 Result = dict[str, Any]
+
+
+@dataclass
+class _Intent:
+    table: Table
+    record_key: dict[str, str]
+    endpoint: str
+    fingerprint: str
+    request_id: str
+    now: int
+    held: bool = False
+    receipts: int = 0  # receipts handed to a transaction
+
+
+_current: ContextVar[_Intent | None] = ContextVar("idempotency_intent", default=None)
 
 
 def _fingerprint(event: dict[str, Any]) -> str:
@@ -54,52 +86,105 @@ def check_key(key: str) -> None:
                              code="idempotency_key_invalid")
 
 
-def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], request_id: str,
-            run: Callable[[], Result]) -> Result:
-    """Run the request once per key; replay or refuse the others."""
-    check_key(key)
-    record_key = keys.idempotency_record(who.tenant, hashlib.sha256(key.encode()).hexdigest())
-    endpoint = f"{event['requestContext']['http']['method']} {event.get('rawPath', '')}"
-    fingerprint = _fingerprint(event)
-    now = time.time()
-    try:
-        table.put({**record_key, "entity": "idempotency", "endpoint": endpoint, "fingerprint": fingerprint,
-                   "state": "running", "owner": request_id, "locked_until": int(now + LOCK_SECONDS),
-                   "expires_at": int(now + RETENTION_SECONDS)},
-                  condition="attribute_not_exists(pk) OR expires_at < :now OR "
-                            "(#state = :running AND locked_until < :now)",
-                  names={"#state": "state"}, values={":now": int(now), ":running": "running"})
-    except ClientError as exc:
-        if not condition_failed(exc):
-            raise
-        return _answer_repeat(table, record_key, endpoint, fingerprint)
-
-    result = run()
-    status = int(result.get("statusCode", 500))
-    body = str(result.get("body") or "")
+def _record(intent: _Intent, status: int, body: str) -> dict[str, Any] | None:
+    """The finished record of an answer, or None when the answer is too large to keep."""
     encoded = body.encode()
     stored: dict[str, Any] = {"encoding": "text", "body": body}
     if len(encoded) > MAX_STORED:
         packed = base64.b64encode(zlib.compress(encoded, 6)).decode()
-        stored = {"encoding": "zlib", "body": packed} if len(packed) <= MAX_STORED else {}
-    # Only the request that holds the record may finish it (a taken-over lock belongs to another).
-    if status in _NOT_STORED or status >= 500 or not stored:
-        table.delete(record_key, condition="#owner = :owner", names={"#owner": "owner"}, values={":owner": request_id})
-        return result
-    headers = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() == "content-type"}
-    response = json.dumps({"status": status, "headers": headers, "request_id": request_id, **stored})
-    table.update(record_key, "SET #state = :done, saved = :response", condition="#owner = :owner",
-                 names={"#owner": "owner", "#state": "state"},
-                 values={":done": "done", ":response": response, ":owner": request_id})
+        if len(packed) > MAX_STORED:
+            return None
+        stored = {"encoding": "zlib", "body": packed}
+    saved = json.dumps({"status": status, "headers": _JSON_HEADERS, "request_id": intent.request_id, **stored})
+    return {**intent.record_key, "entity": "idempotency", "endpoint": intent.endpoint,
+            "fingerprint": intent.fingerprint, "state": "done", "owner": intent.request_id,
+            "expires_at": intent.now + RETENTION_SECONDS, "saved": saved}
+
+
+def receipt(status: int, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The transaction operation that stores this request's answer beside the change it answers, or
+    None when the request has no key (or holds its record already). A write that includes it raises
+    ReceiptTaken if the key was used first."""
+    intent = _current.get()
+    if intent is None or intent.held:
+        return None
+    item = _record(intent, status, compact_json(body))
+    if item is None:
+        return None
+    intent.receipts += 1
+    return {"Put": {"Item": serialize(item), "ConditionExpression": _FREE,
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": serialize({":now": intent.now, ":running": "running"})}}
+
+
+def hold_key() -> None:
+    """For work that is not one transaction: take the key as a lock before writing anything. Raises
+    ReceiptTaken when the key is in use or used (the guard then answers as for a repeat)."""
+    intent = _current.get()
+    if intent is None or intent.held:
+        return
+    try:
+        intent.table.put({**intent.record_key, "entity": "idempotency", "endpoint": intent.endpoint,
+                          "fingerprint": intent.fingerprint, "state": "running", "owner": intent.request_id,
+                          "locked_until": intent.now + LOCK_SECONDS, "expires_at": intent.now + RETENTION_SECONDS},
+                         condition=_FREE, names={"#state": "state"},
+                         values={":now": intent.now, ":running": "running"})
+    except ConditionFailed:
+        raise ReceiptTaken from None
+    intent.held = True
+
+
+@contextmanager
+def _active(intent: _Intent) -> Iterator[None]:
+    token = _current.set(intent)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], request_id: str,
+            run: Callable[[], Result], *, hold: bool = False) -> Result:
+    """Run the request once per key; replay or refuse the others. `hold`: take the key first (for a
+    route whose work is not one transaction)."""
+    check_key(key)
+    intent = _Intent(table, keys.idempotency_record(who.tenant, hashlib.sha256(key.encode()).hexdigest()),
+                     f"{event['requestContext']['http']['method']} {event.get('rawPath', '')}",
+                     _fingerprint(event), request_id, int(time.time()))
+    try:
+        with _active(intent):
+            if hold:
+                hold_key()
+            result = run()
+    except ReceiptTaken:
+        return _answer_repeat(table, intent)
+    status = int(result.get("statusCode", 500))
+    storable = status not in _NOT_STORED and status < 500
+    if intent.held:  # only the request that holds the record may finish it
+        record = _record(intent, status, str(result.get("body") or "")) if storable else None
+        if record is None:
+            table.delete(intent.record_key, condition="#owner = :owner", names={"#owner": "owner"},
+                         values={":owner": request_id})
+        else:
+            table.put(record, condition="#owner = :owner", names={"#owner": "owner"}, values={":owner": request_id})
+    elif storable and not (intent.receipts and 200 <= status < 300):
+        # An answer no transaction carried (a 404 or a 409 found before or by a failed write).
+        record = _record(intent, status, str(result.get("body") or ""))
+        if record is not None:
+            try:
+                table.put(record, condition=_FREE, names={"#state": "state"},
+                          values={":now": intent.now, ":running": "running"})
+            except ConditionFailed:
+                return _answer_repeat(table, intent)  # another request with the key answered first
     return result
 
 
-def _answer_repeat(table: Table, record_key: dict[str, str], endpoint: str, fingerprint: str) -> Result:
-    record = table.get(record_key)
-    if record is None:  # expired and removed between our put and this read: tell the caller to retry
+def _answer_repeat(table: Table, intent: _Intent) -> Result:
+    record = table.get(intent.record_key)
+    if record is None:  # expired and removed between our write and this read: tell the caller to retry
         raise Conflict("The idempotency key's previous request has just expired; retry the request.",
                        code="idempotency_key_in_use")
-    if record.get("endpoint") != endpoint or record.get("fingerprint") != fingerprint:
+    if record.get("endpoint") != intent.endpoint or record.get("fingerprint") != intent.fingerprint:
         raise IdempotencyError("Keys for idempotent requests can only be used with the same parameters they were "
                                "first used with, on the same endpoint.", param="Idempotency-Key")
     if record.get("state") != "done":

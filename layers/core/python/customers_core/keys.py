@@ -81,8 +81,15 @@ def customer_index_entry(tenant_prefix: str, customer_id: str, attribute: str, v
             "gsi1pk": filtered_partition(tenant_prefix, attribute, value), "gsi1sk": customer_id}
 
 
-def customer_counter(tenant_prefix: str) -> Key:
-    return {"pk": f"{tenant_prefix}#COUNT", "sk": "CUSTOMERS"}
+def customer_counters_partition(tenant_prefix: str) -> str:
+    """The account+mode's customer counts, spread over shards (one Query reads them all)."""
+    return f"{tenant_prefix}#COUNT"
+
+
+def customer_counter(tenant_prefix: str, shard: int) -> Key:
+    """One shard of the counts: concurrent writes of one account update different items, so they do
+    not conflict (a transaction conflicts with another that touches the same item)."""
+    return {"pk": customer_counters_partition(tenant_prefix), "sk": f"CUSTOMERS#{shard}"}
 
 
 # --- events ---------------------------------------------------------------------------------------

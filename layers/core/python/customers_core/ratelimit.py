@@ -1,55 +1,119 @@
 """Per-account rate limiting (api.md §3: 429 `rate_limited` with `Retry-After`).
 
 Each account+mode may make `limit` reads (GET) and `limit` writes (everything else) per second, as
-Stripe limits reads and writes separately. A request adds one to its second's counter item with a
-conditional UpdateItem, so the count is exact under any concurrency and across every function. A
-write over the limit is refused before it does any work; a read is counted while it runs (it has
-nothing to undo), so the limit costs reads no extra round trip (customers_core.api). The counter
-items expire after a minute (TTL) and the stream's filter drops them, so they cost one write per
-request and nothing more.
+Stripe limits reads and writes separately. The shared count is one counter item per account, mode,
+kind and second (TTL a minute; the stream's filter drops these items), taken with a conditional
+UpdateItem, so it never passes the limit under any concurrency and across every function.
 
-HTTP API stage throttling stays as the global backstop (its 429 is API Gateway's own body); this is
-the per-tenant limit that keeps one busy account from using up everyone's share.
+Writing that item on every request would cost one write unit per request, more than the read the
+request itself makes. So each execution environment (one per Lambda container) takes its share in
+two ways (docs/decisions.md, "rate limit"):
+- an allowance of `limit // 20` requests per tenant per second that it admits without asking the
+  table: an account that sends a few requests a second, the common case, costs no write at all;
+- beyond that, reservations of `limit // 10` tokens at a time (one UpdateItem, which also accounts
+  the allowance already used), so a busy container writes once per ten requests.
+Reserved tokens that a container does not use are lost with the second, so the limit is never
+exceeded by reservations; it can be exceeded only by allowances, when more than 20 environments each
+serve the same account below their allowance in the same second (a burst makes environments busy,
+and a busy one reserves). A burst beyond the limit is refused within the second it happens in.
+
+HTTP API stage throttling stays as the global backstop (its 429 is API Gateway's own body).
 
 A limiter that cannot reach the table admits the request (fails open) and logs why: an outage of the
 counter must not become an outage of the API."""
 
 from __future__ import annotations
 
+import threading
 import time
-
-from botocore.exceptions import BotoCoreError, ClientError
+from dataclasses import dataclass
 
 from customers_core import keys
-from customers_core.dal.table import Table, condition_failed
+from customers_core.dal.table import TABLE_ERRORS, ConditionFailed, Table
 from customers_core.errors import RateLimited
 from customers_core.observability import logger
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEEP_SECONDS = 60
+ALLOWANCE_SHARE = 20  # a container admits limit // 20 per tenant and second without a write
+CHUNK_SHARE = 10  # and reserves limit // 10 tokens per write beyond that
 
 
 def kind_of(method: str) -> str:
     return "read" if method.upper() in _READS else "write"
 
 
-def admit(table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
-    """Count this request in its second; RateLimited once the second's `limit` is used up."""
-    if limit <= 0:
-        return
-    moment = time.time() if now is None else now
-    second = int(moment)
-    kind = kind_of(method)
+def reserve(table: Table, tenant: str, kind: str, second: int, amount: int, limit: int) -> bool:
+    """Add `amount` to the second's shared count unless that would pass `limit`. True if taken."""
     try:
-        table.update(keys.rate_window(tenant, kind, second), "ADD #n :one SET expires_at = :expires",
-                     condition="attribute_not_exists(#n) OR #n < :limit", names={"#n": "n"},
-                     values={":one": 1, ":limit": limit, ":expires": second + _KEEP_SECONDS})
-    except ClientError as exc:
-        if condition_failed(exc):
-            raise RateLimited(
-                f"Too many {kind} requests for this account: at most {limit} per second. Retry after the "
-                "time in Retry-After.", retry_after=1) from None
-        logger.warning("rate limiter unavailable; request admitted",
-                       extra={"error": exc.response.get("Error", {}).get("Code")})
-    except BotoCoreError as exc:
-        logger.warning("rate limiter unavailable; request admitted", extra={"error": type(exc).__name__})
+        table.update(keys.rate_window(tenant, kind, second), "ADD #n :amount SET expires_at = :expires",
+                     condition="attribute_not_exists(#n) OR #n <= :room", names={"#n": "n"},
+                     values={":amount": amount, ":room": limit - amount, ":expires": second + _KEEP_SECONDS})
+    except ConditionFailed:
+        return False
+    return True
+
+
+@dataclass
+class _Window:
+    second: int
+    used: int = 0  # requests this environment admitted in this second
+    granted: int = 0  # of which the shared count knows (reserved tokens, used or not)
+    refused: bool = False
+
+
+class Limiter:
+    """One execution environment's view of every tenant's current second."""
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._lock = threading.Lock()  # several requests at once where one process serves many (local stack)
+
+    def admit(self, table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
+        """Count this request in its second; RateLimited once the tenant's `limit` is used up."""
+        if limit <= 0:
+            return
+        second = int(time.time() if now is None else now)
+        kind = kind_of(method)
+        with self._lock:
+            window = self._windows.get((tenant, kind))
+            if window is None or window.second != second:
+                if len(self._windows) > 10_000:
+                    self._windows.clear()
+                window = self._windows[(tenant, kind)] = _Window(second)
+            if not window.refused and (window.used < window.granted or
+                                       (window.granted == 0 and window.used < limit // ALLOWANCE_SHARE)):
+                window.used += 1
+                return
+            if not window.refused:
+                unaccounted = window.used - window.granted  # the allowance, once a reservation is needed
+                amounts = dict.fromkeys((unaccounted + max(1, limit // CHUNK_SHARE), unaccounted + 1))
+                try:
+                    # A full chunk if there is room for it, else just this request.
+                    taken = next((amount for amount in amounts
+                                  if reserve(table, tenant, kind, second, amount, limit)), 0)
+                except TABLE_ERRORS as exc:
+                    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+                    logger.warning("rate limiter unavailable; request admitted",
+                                   extra={"error": code or type(exc).__name__})
+                    window.used += 1
+                    return
+                if taken:
+                    window.granted += taken
+                    window.used += 1
+                    return
+                window.refused = True  # the rest of this second is refused without asking again
+        raise RateLimited(f"Too many {kind} requests for this account: at most {limit} per second. Retry after "
+                          "the time in Retry-After.", retry_after=1)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+limiter = Limiter()
+
+
+def admit(table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
+    """This environment's limiter: admit the request or raise RateLimited."""
+    limiter.admit(table, tenant, method, limit, now=now)

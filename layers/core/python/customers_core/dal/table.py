@@ -10,6 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from customers_core.settings import get_settings
 
@@ -178,7 +179,7 @@ class Table:
             kwargs["ExpressionAttributeValues"] = serialize(values)
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        self._record(dict(self.client.put_item(**kwargs)), 0)
+        self._record(dict(_conditional(self.client.put_item, **kwargs)), 0)
 
     def query_index(self, index: str, pk_attr: str, pk: str, *, forward: bool = True,
                     limit: int | None = None) -> list[Item]:
@@ -225,7 +226,7 @@ class Table:
             kwargs["ExpressionAttributeNames"] = names
         if condition:
             kwargs["ConditionExpression"] = condition
-        response = self.client.update_item(**kwargs)
+        response = _conditional(self.client.update_item, **kwargs)
         self._record(dict(response), 0)
         return deserialize(response.get("Attributes") or {})
 
@@ -240,7 +241,7 @@ class Table:
             kwargs["ExpressionAttributeValues"] = serialize(values)
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        response = self.client.delete_item(**kwargs)
+        response = _conditional(self.client.delete_item, **kwargs)
         self._record(dict(response), 0)
         old = response.get("Attributes")
         return deserialize(old) if old else None
@@ -279,6 +280,37 @@ class Table:
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             raise TransactionCanceled(reasons) from exc
 
+    def query_page(self, partition: str, *, lower: str | None = None, upper: str | None = None,
+                   prefix: str | None = None, forward: bool = True, limit: int | None = None,
+                   start: dict[str, Any] | None = None, consistent: bool = True
+                   ) -> tuple[list[Item], dict[str, Any] | None]:
+        """One Query page of a base-table partition, whole items: sort keys between `lower` and `upper`
+        (inclusive; either may be open) or beginning with `prefix`. Returns them and where the next page
+        starts (None at the end). (Added for the events partition: events with their deliveries.)"""
+        condition, values = "pk = :pk", {":pk": partition}
+        if prefix is not None:
+            condition, values[":prefix"] = condition + " AND begins_with(sk, :prefix)", prefix
+        elif lower is not None and upper is not None:
+            if lower > upper:
+                return [], None
+            condition, values[":lo"], values[":hi"] = condition + " AND sk BETWEEN :lo AND :hi", lower, upper
+        elif lower is not None:
+            condition, values[":lo"] = condition + " AND sk >= :lo", lower
+        elif upper is not None:
+            condition, values[":hi"] = condition + " AND sk <= :hi", upper
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": condition, "ScanIndexForward": forward,
+            "ExpressionAttributeValues": serialize(values), "ConsistentRead": consistent,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self.client.query(**kwargs)
+        self._record(dict(response), int(response.get("ScannedCount", 0)))
+        return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
 
 def _size(value: dict[str, Any]) -> int:
     """Bytes of one attribute value in DynamoDB's item-size accounting (close enough for billing)."""
@@ -310,9 +342,31 @@ def transaction_units(operations: list[dict[str, Any]]) -> float:
     return float(units)
 
 
+class ConditionFailed(ClientError):
+    """A single-item write's condition was false (still a ClientError, for callers that test it so)."""
+
+
+# What a call that did not get an answer from the table raises: callers that may carry on without
+# the table (the rate limiter) catch these.
+TABLE_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+
+
+def _conditional(call: Any, **kwargs: Any) -> Any:
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if condition_failed(exc):
+            raise ConditionFailed(dict(exc.response), exc.operation_name) from None  # type: ignore[arg-type]
+        raise
+
+
 def condition_failed(exc: Exception) -> bool:
     """Whether a single-item write failed its condition (the caller decides what that means)."""
     return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class ReceiptTaken(Exception):
+    """A write carrying an idempotency record found the key already used (or in use)."""
 
 
 class TransactionCanceled(Exception):

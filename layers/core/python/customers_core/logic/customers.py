@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from customers_core import ids, keys
+from customers_core import idempotency, ids, keys
 from customers_core.addresses import lookup_key
 from customers_core.auth import Principal
 from customers_core.dal import customers as dal
@@ -98,11 +99,12 @@ def create_customer(table: Table, who: Principal, params: CustomerParams,
                     request: dict[str, str | None]) -> dict[str, Any]:
     """Create one customer; 409 when its email (any case) or external_id is already taken."""
     item = new_customer_item(who, params, request)
+    answer = customer_object(item)
     try:
-        dal.write_customer(table, who.tenant, item, None)
+        dal.write_customer(table, who.tenant, item, None, receipt=idempotency.receipt(200, answer))
     except dal.Taken as exc:
         raise taken(exc.field) from exc
-    return customer_object(item)
+    return answer
 
 
 def create_customers(table: Table, who: Principal, raw_items: list[Any],
@@ -129,6 +131,7 @@ def create_customers(table: Table, who: Principal, raw_items: list[Any],
                                          param=f"[{index}].{field}")
                 seen[normalized] = index
         parsed.append(params)
+    idempotency.hold_key()  # many transactions: the key is held while they run
     created, errors = [], []
     for index, params in enumerate(parsed):
         try:
@@ -155,9 +158,11 @@ def retrieve_customer(table: Table, who: Principal, raw_id: str) -> dict[str, An
     return customer_object(load_customer(table, who, raw_id))
 
 
-def change_customer(table: Table, who: Principal, raw_id: str, change: Any) -> Item:
+def change_customer(table: Table, who: Principal, raw_id: str, change: Callable[[Item], Item],
+                    answer: Callable[[Item], dict[str, Any]]) -> dict[str, Any]:
     """Read, change, write with the version condition; re-read and retry when another writer won,
-    so concurrent partial updates (and metadata merges) all land."""
+    so concurrent partial updates (and metadata merges) all land. Returns `answer` of the written
+    item (it is also what the request's idempotency record keeps)."""
     for attempt in range(UPDATE_ATTEMPTS):
         old = load_customer(table, who, raw_id)
         if old.get("deleted"):
@@ -167,14 +172,15 @@ def change_customer(table: Table, who: Principal, raw_id: str, change: Any) -> I
         new["updated"] = max(int(time.time()), int(old.get("updated", 0)))
         # Strictly increasing per customer: its events sort in the order its changes happened.
         new["written_ms"] = max(int(time.time() * 1000), int(old.get("written_ms", 0)) + 1)
+        body = answer(new)
         try:
-            dal.write_customer(table, who.tenant, new, old)
+            dal.write_customer(table, who.tenant, new, old, receipt=idempotency.receipt(200, body))
         except dal.Taken as exc:
             raise taken(exc.field) from exc
         except dal.Stale:
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311 — jitter, not crypto
             continue
-        return new
+        return body
     raise InternalError("The customer is being changed by too many requests at once; retry.",
                         headers={"Retry-After": "1"})
 
@@ -190,7 +196,7 @@ def update_customer(table: Table, who: Principal, raw_id: str, params: CustomerP
             new.pop(key, None)
         return {**new, **stamp}
 
-    return customer_object(change_customer(table, who, raw_id, change))
+    return change_customer(table, who, raw_id, change, customer_object)
 
 
 def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str, str | None]) -> dict[str, Any]:
@@ -203,8 +209,8 @@ def delete_customer(table: Table, who: Principal, raw_id: str, request: dict[str
                 "account_id": old["account_id"], "livemode": old["livemode"], "created": old["created"],
                 "deleted": True, **stamp}
 
-    tombstone = change_customer(table, who, raw_id, change)
-    return {"id": tombstone["id"], "object": "customer", "deleted": True}
+    return change_customer(table, who, raw_id, change,
+                           lambda tombstone: {"id": tombstone["id"], "object": "customer", "deleted": True})
 
 
 _Filters = tuple[tuple[str, str] | None, str | None, dict, dict]

@@ -60,8 +60,7 @@ def add_wallet(table: Table, who: Principal, customer_id: str, params: WalletCre
                                  code="resource_limit_exceeded")
         return {**_without_request(old), "wallets": [*wallets, wallet], **_stamp(request)}
 
-    customer = change_customer(table, who, customer_id, change)
-    return wallet_object(wallet, customer)
+    return change_customer(table, who, customer_id, change, lambda customer: wallet_object(wallet, customer))
 
 
 def _find(item: Item, raw_wallet_id: str) -> dict[str, Any]:
@@ -95,8 +94,8 @@ def update_wallet(table: Table, who: Principal, customer_id: str, raw_wallet_id:
         wallets = [wallet if w["id"] == wallet["id"] else w for w in old.get("wallets") or []]
         return {**_without_request(old), "wallets": wallets, **_stamp(request)}
 
-    customer = change_customer(table, who, customer_id, change)
-    return wallet_object(result["wallet"], customer)
+    return change_customer(table, who, customer_id, change,
+                           lambda customer: wallet_object(result["wallet"], customer))
 
 
 def remove_wallet(table: Table, who: Principal, customer_id: str, raw_wallet_id: str,
@@ -109,5 +108,5 @@ def remove_wallet(table: Table, who: Principal, customer_id: str, raw_wallet_id:
         wallets = [w for w in old.get("wallets") or [] if w["id"] != wallet["id"]]
         return {**_without_request(old), "wallets": wallets, **_stamp(request)}
 
-    change_customer(table, who, customer_id, change)
-    return {"id": removed["id"], "object": "wallet", "deleted": True}
+    return change_customer(table, who, customer_id, change,
+                           lambda _: {"id": removed["id"], "object": "wallet", "deleted": True})
