@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -96,9 +97,24 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     function_environment(monkeypatch)
     clear_caches()
+    # moto's in-process DynamoDB is not thread-safe (a write beside another fails copying its dicts);
+    # what production runs beside a transaction runs inline here. DynamoDB Local runs it concurrently.
+    from customers_core.dal import customers
+
+    monkeypatch.setattr(customers, "_beside", _Inline)
     with mock_aws():
         yield
     clear_caches()
+
+
+class _Inline:
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
 
 
 def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:

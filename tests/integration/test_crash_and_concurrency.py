@@ -117,3 +117,17 @@ def test_fifty_concurrent_creates_of_one_account_all_succeed_and_the_count_stays
     assert listed["total_count"] == 50 and len(listed["data"]) == 50
     found = search_customers(table, WHO, SearchParams(query='name~"con"', limit=100))
     assert len(found["data"]) == 50
+
+
+def test_a_create_refused_as_a_duplicate_leaves_no_search_tokens(table):
+    """Token puts run beside the transaction; when the transaction fails, a create's tokens (of an id
+    that will never exist) are removed before the 409 is answered."""
+    from customers_core import keys
+    from customers_core.errors import Conflict
+
+    create_customer(table, WHO, CustomerParams.model_validate({"email": "taken@example.com"}), {})
+    with pytest.raises(Conflict):
+        create_customer(table, WHO, CustomerParams.model_validate(
+            {"email": "taken@example.com", "name": "Zebediah Quux", "metadata": {"plan": "zzz"}}), {})
+    for field, token in (("name", "zebediah"), ("name", "quux"), ("metadata", "plan=zzz")):
+        assert table.query_partition(keys.search_bucket(WHO.tenant, field, token)) == []

@@ -1,10 +1,13 @@
 """Customer items with everything that must change with them, in one transaction: uniqueness markers
-(email, external_id), index entries (status, sentiment, tags) and the account's count."""
+(email, external_id, wallets), index entries (status, sentiment, tags), the account's counts and the
+request's idempotency record; and the search tokens, whose puts run beside that transaction."""
 
 from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 from customers_core import keys
@@ -169,19 +172,37 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
         if old_entries.get(sort_key) != entry:
             add("index", {"Put": {"Item": serialize(entry)}})
     old_tokens, new_tokens = token_items(tenant, old), token_items(tenant, new)
+    # A removed value stops matching with the commit (its token goes in the transaction); an added
+    # one is a plain put beside the transaction, half the price and no extra round trip. Search
+    # checks every candidate against the customer item, so a token put for a write that then fails
+    # costs a read later and never gives a wrong result (docs/data-model.md).
     for key in old_tokens.keys() - new_tokens.keys():
         add("token", {"Delete": {"Key": serialize({"pk": key[0], "sk": key[1]})}})
-    for key in new_tokens.keys() - old_tokens.keys():
-        add("token", {"Put": {"Item": serialize(new_tokens[key])}})
-    # A transaction holds 100 operations. Only a write that changes very many search tokens at once
-    # (say, 50 metadata values) goes beyond; its remaining token writes follow at once, before the
-    # request returns. Searches check every candidate against the customer item, so in between a
-    # token can only be missing, never wrong (docs/data-model.md).
+    added = [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
+    # A transaction holds 100 operations: a write that removes very many tokens at once (say, 50
+    # metadata values) removes the rest right after, before the request returns.
     later = operations[MAX_TRANSACTION:]
     operations, labels = operations[:MAX_TRANSACTION], labels[:MAX_TRANSACTION]
-    _commit(table, operations, labels, changing=old is not None)
+    putting = _beside().submit(table.batch_write, puts=added) if added else None
+    try:
+        _commit(table, operations, labels, changing=old is not None)
+    except Exception:
+        if putting is not None:
+            putting.exception()  # wait for it either way
+            if old is None:  # a create that did not happen: its new id's tokens can only be garbage
+                table.batch_write(deletes=[{"pk": t["pk"], "sk": t["sk"]} for t in added])
+        raise
+    if putting is not None:
+        putting.result()
     for start in range(0, len(later), MAX_TRANSACTION):
         table.transact_write(later[start:start + MAX_TRANSACTION])
+
+
+@cache
+def _beside() -> ThreadPoolExecutor:
+    """Where a write's token puts run while its transaction does (one at a time in Lambda; several
+    where one process serves many requests, as the local stack does)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="token-writer")
 
 
 def _commit(table: Table, operations: list[dict[str, Any]], labels: list[str], *, changing: bool) -> None:

@@ -5,6 +5,8 @@ how the local stack and the integration tests point it at DynamoDB Local."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -265,6 +267,22 @@ class Table:
         response = self.client.query(**kwargs)
         self._record(dict(response), int(response.get("ScannedCount", 0)))
         return [str(i["sk"]["S"]) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def batch_write(self, *, puts: Sequence[Item] = (), deletes: Sequence[dict[str, str]] = ()) -> None:
+        """Unconditional puts and deletes, 25 a call (BatchWriteItem), unprocessed ones sent again."""
+        requests = [{"PutRequest": {"Item": serialize(i)}} for i in puts] + \
+                   [{"DeleteRequest": {"Key": serialize(k)}} for k in deletes]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.name: requests[start:start + 25]}
+            for attempt in range(10):
+                response = self.client.batch_write_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+                self._record(dict(response), 0)
+                pending = dict(response.get("UnprocessedItems") or {})
+                if not pending:
+                    break
+                time.sleep(0.01 * 2 ** attempt)
+            else:
+                raise RuntimeError(f"BatchWriteItem left {len(pending[self.name])} items unprocessed")
 
     def transact_write(self, operations: list[dict[str, Any]]) -> None:
         """Write all or nothing. Raises TransactionCanceled with the per-operation reasons."""

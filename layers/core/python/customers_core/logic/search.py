@@ -1,8 +1,9 @@
 """Customer search (api.md §6), read-after-write.
 
-The index is made of search-token items in the base table (dal.customers.search_tokens), written in
-the customer's own transaction and read with strongly consistent Queries, so the very next search
-sees a create, change or delete. A search reads the token entries of one clause (AND: the most
+The index is made of search-token items in the base table (dal.customers.search_tokens): a write
+puts its new tokens beside its transaction and removes its old ones in it, before it answers, and
+searches read them with strongly consistent Queries, so the very next search sees a create, change
+or delete. A search reads the token entries of one clause (AND: the most
 selective one; OR: each), in customer-id order where it can, then the candidate customers
 themselves (BatchGetItem, consistent), and checks every clause on them: stale or colliding tokens
 can cost a read, never a wrong result. So a search reads O(results), never the whole account."""
