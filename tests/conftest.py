@@ -129,10 +129,11 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def clear_caches() -> None:
     """Settings and AWS clients are made once per process; a test that changes either starts afresh."""
     from customers_core import queues, ratelimit, secretbox
-    from customers_core.logic import api_keys
+    from customers_core.logic import api_keys, delivery
 
     for cached in (get_settings, get_table, secretbox._kms, queues.sqs):
         cached.cache_clear()
     secretbox._cache.clear()
     api_keys._cache.clear()
     ratelimit.limiter.reset()
+    delivery.forget_endpoints()

@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.api import create_app, documented, handle, json_response, principal
 from customers_core.dal.table import get_table
-from customers_core.logic.webhooks import retry_event
+from customers_core.logic.fanout import retry_event
 from customers_core.models.responses import EventObject
 from customers_core.observability import logger
 
-app = create_app()
+app = create_app(hold_idempotency_key=True)  # delivery writes and SQS sends: not one transaction
 
 
 @app.post("/v1/events/<event_id>/retry", operation_id="retryEvent", summary="Re-send an event to its endpoints",

@@ -5,7 +5,6 @@ failing endpoint never holds up another's delivery; each message's outcome is re
 from __future__ import annotations
 
 import json
-import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,33 +12,27 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.dal.table import get_table
+from customers_core.logic import fanout
 from customers_core.logic.delivery import Outcome, deliver
 from customers_core.observability import logger
-from customers_core.queues import sqs
-from customers_core.settings import get_settings
 
 metrics = Metrics()  # namespace and service from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME
-MAX_SQS_DELAY = 900  # SendMessage's DelaySeconds limit; longer waits continue by visibility
-MAX_VISIBILITY = 43200
 
 
 def carry_out(record: dict[str, Any], outcome: Outcome) -> bool:
     """Act on the outcome with SQS; True if the message is done (deleted by the event source)."""
-    settings = get_settings()
     if outcome.wait is not None:
-        sqs().change_message_visibility(QueueUrl=settings.webhook_queue_url, ReceiptHandle=record["receiptHandle"],
-                                        VisibilityTimeout=min(math.ceil(outcome.wait), MAX_VISIBILITY))
+        fanout.hide(record["receiptHandle"], outcome.wait)
         return False
     if outcome.retry is not None:
-        sqs().send_message(QueueUrl=settings.webhook_queue_url, MessageBody=outcome.retry,
-                           DelaySeconds=min(math.ceil(outcome.delay), MAX_SQS_DELAY))
+        fanout.send_later(outcome.retry, outcome.delay)
     if outcome.dead_letter is not None:
-        sqs().send_message(QueueUrl=settings.webhook_dead_letter_queue_url, MessageBody=outcome.dead_letter)
+        fanout.dead_letter(outcome.dead_letter)
     return True
 
 
 # Outcomes that were an HTTP attempt, and which of those failed (the failure-rate alarm's inputs).
-ATTEMPTED = {"delivered", "retry", "dead_lettered", "disabled_gone", "disabled_failing"}
+ATTEMPTED = {"delivered", "retry", "dead_lettered", "disabled_gone", "disabled_failing", "failed"}
 FAILED = ATTEMPTED - {"delivered"}
 
 

@@ -16,6 +16,7 @@ import requests
 import stripe
 from customers_core import keys
 from customers_core.dal import webhooks as webhooks_dal
+from customers_core.logic import delivery, fanout
 from local_stack.receiver import Receiver
 from local_stack.stack import aws_client
 
@@ -107,8 +108,7 @@ def test_an_endpoint_failing_three_times_gets_the_event_on_the_fourth_attempt(st
     record = _eventually(lambda: webhooks_dal.get_delivery(stack_table, tenant, success.event_id, endpoint["id"]),
                          lambda r: r.get("status") == "succeeded")
     assert (record["status"], record["attempts"], record["last_status"]) == ("succeeded", 4, 200)
-    attempts = stack_table.query_partition(keys.event(tenant, success.event_id)["pk"],
-                                           sk_prefix=f"DLV#{endpoint['id']}#")
+    attempts = webhooks_dal.list_attempts(stack_table, tenant, success.event_id, endpoint["id"])
     assert [a["status_code"] for a in sorted(attempts, key=lambda a: a["attempt"])] == [500, 500, 500, 200]
     assert all(a["duration_ms"] >= 0 for a in attempts) and attempts[0]["next_attempt_at"]
 
@@ -225,3 +225,51 @@ def test_nothing_is_lost_with_an_endpoint_failing_30_percent_of_the_time(stack, 
     dead = sqs.receive_message(QueueUrl=dead_queue, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
     assert not [m for m in dead if json.loads(m["Body"])["endpoint_id"] == endpoint["id"]]
     print(f"\n1,000 events: {len(got)} deliveries, {failures} answered 500, all delivered")
+
+
+def _queue_empty(stack) -> bool:
+    sqs = aws_client("sqs", stack["sqs_endpoint"])
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack["queues"]["WebhookDeliveryQueue"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+    return all(value == "0" for value in attributes.values())
+
+
+def test_a_duplicate_message_on_the_queue_sends_and_changes_nothing(stack, stack_table, account, receivers):
+    receiver = receivers()
+    endpoint = _register(account, receiver)
+    account("POST", "/v1/customers", json={"name": "Twice"})
+    [first] = _ok(receiver.wait_for(lambda d: bool(_ok(d)), WAIT))
+    tenant = keys.tenant(account.account_id, False)
+    settled = _eventually(lambda: webhooks_dal.get_delivery(stack_table, tenant, first.event_id, endpoint["id"]),
+                          lambda r: bool(r) and r.get("status") == "succeeded")
+    # SQS delivers at least once: the fan-out's message again, as its copy would arrive.
+    duplicate = fanout.delivery_message({"id": first.event_id, "account_id": account.account_id, "livemode": False},
+                                        endpoint["id"])
+    aws_client("sqs", stack["sqs_endpoint"]).send_message(QueueUrl=stack["queues"]["WebhookDeliveryQueue"],
+                                                          MessageBody=duplicate)
+    assert _eventually(lambda: _queue_empty(stack), bool), "the duplicate was never taken off the queue"
+    after = webhooks_dal.get_delivery(stack_table, tenant, first.event_id, endpoint["id"])
+    assert len(receiver.deliveries) == 1 and after["attempts_log"] == settled["attempts_log"]
+    assert account("GET", f"/v1/events/{first.event_id}")[1]["pending_webhooks"] == 0
+
+
+def test_an_endpoint_disabled_over_the_api_stops_getting_retries_within_the_cache_window(stack, stack_table,
+                                                                                        account, receivers):
+    """Retries already queued for an endpoint that is then disabled: the delivery function sees the
+    change within its endpoint cache's lifetime and skips the rest."""
+    receiver = receivers(lambda _e, _n: 500)
+    endpoint = _register(account, receiver)
+    account("POST", "/v1/customers", json={"name": "Disabled mid-schedule"})
+    [first] = receiver.wait_for(bool, WAIT)[:1]
+    assert account("POST", f"/v1/webhook_endpoints/{endpoint['id']}", json={"disabled": True})[1]["status"] == \
+        "disabled"
+    disabled_at = time.time()
+    tenant = keys.tenant(account.account_id, False)
+    record = _eventually(lambda: webhooks_dal.get_delivery(stack_table, tenant, first.event_id, endpoint["id"]),
+                         lambda r: bool(r) and r.get("status") in ("skipped", "dead_lettered"), WAIT)
+    late = [d for d in receiver.deliveries if d.received_at > disabled_at + delivery.ENDPOINT_CACHE_SECONDS + 2]
+    assert late == [], f"{len(late)} attempts reached the endpoint after it was disabled"
+    if record["status"] == "skipped":
+        assert record["reason"] == "endpoint_disabled"

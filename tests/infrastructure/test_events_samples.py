@@ -14,7 +14,7 @@ from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.customers import write_customer
 from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import hash_secret
-from customers_core.logic.events import record_event
+from customers_core.logic.fanout import record_event
 from customers_core.logic.webhooks import secret_context
 from customers_core.settings import get_settings
 from local_stack import template

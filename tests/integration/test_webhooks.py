@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from customers_core import keys, netguard
 from customers_core.auth import Principal
-from customers_core.dal.table import get_table
+from customers_core.dal import events as events_dal
+from customers_core.dal import webhooks as webhooks_dal
+from customers_core.dal.table import get_table, serialize
 from customers_core.errors import InvalidRequest
-from customers_core.logic import delivery, webhooks
+from customers_core.logic import delivery, fanout, webhooks
 from customers_core.logic.customers import create_customer
 from customers_core.logic.events import list_events
 from customers_core.models.customer import CustomerCreate
@@ -143,8 +146,85 @@ def test_a_redirect_is_not_followed(table, webhook_aws, tmp_path, target):
     [message] = _messages(webhook_aws, "WEBHOOK_QUEUE_URL")
     outcome = delivery.deliver(table, message)
     assert outcome.result == "retry" and _Redirector.hits == 1 and inner.deliveries == []
-    attempt = table.query_partition(keys.event(WHO.tenant, message["event_id"])["pk"],
-                                    sk_prefix=f"DLV#{message['endpoint_id']}#")[0]
+    [attempt] = webhooks_dal.list_attempts(table, WHO.tenant, message["event_id"], message["endpoint_id"])
     assert attempt["status_code"] == 302 and attempt["succeeded"] is False
     server.shutdown()
     inner.close()
+
+
+def _one_message(table, webhook_aws, tmp_path, receiver: Receiver) -> dict:
+    receiver.secret = _endpoint(table, receiver.url)["secret"]
+    create_customer(table, WHO, CustomerCreate(name="Copies"), {})
+    _drain_stream(webhook_aws, tmp_path)
+    [message] = _messages(webhook_aws, "WEBHOOK_QUEUE_URL")
+    return message
+
+
+def test_copies_of_a_message_processed_at_once_continue_the_schedule_once_and_count_once(table, webhook_aws,
+                                                                                         tmp_path):
+    """Six copies of one message at once (SQS delivers at least once) against DynamoDB Local's
+    conditional writes: whatever interleaving, one retry is scheduled, and of the successes that
+    follow the event's pending_webhooks counts one."""
+    delivery.forget_endpoints()
+    failing = {"on": True}
+    receiver = Receiver(lambda _event_id, _nth: 500 if failing["on"] else 200)
+    message = _one_message(table, webhook_aws, tmp_path, receiver)
+    with ThreadPoolExecutor(6) as pool:
+        results = Counter(pool.map(lambda m: delivery.deliver(table, m).result, [dict(message) for _ in range(6)]))
+    posted_failing = results["retry"] + results["failed"]
+    assert results["retry"] == 1 and set(results) <= {"retry", "failed", "duplicate"}, results
+    record = webhooks_dal.get_delivery(table, WHO.tenant, message["event_id"], message["endpoint_id"])
+    assert (record["status"], record["attempts"]) == ("retrying", 1)
+    assert len(record["attempts_log"]) == results["retry"] + results["failed"]  # each POST is in the log
+
+    failing["on"] = False
+    retry = {**message, "attempt": 2, "not_before": 0}
+    with ThreadPoolExecutor(6) as pool:
+        results = Counter(pool.map(lambda m: delivery.deliver(table, m).result, [dict(retry) for _ in range(6)]))
+    assert results["delivered"] >= 1 and set(results) <= {"delivered", "already_delivered", "duplicate"}, results
+    record = webhooks_dal.get_delivery(table, WHO.tenant, message["event_id"], message["endpoint_id"])
+    assert (record["status"], record["attempts"]) == ("succeeded", 2)
+    [event] = list_events(table, WHO, ListEventsParams())["data"]
+    assert event["pending_webhooks"] == 0
+    assert len(receiver.wait_for(lambda d: len(d) >= posted_failing + results["delivered"], 10)) == \
+        posted_failing + results["delivered"]
+    receiver.close()
+
+
+def test_event_pages_with_deliveries_between_them_on_the_real_engine(table, webhook_aws):
+    """The events partition holds each event and, right after it, its deliveries: DynamoDB Local's
+    key ordering of `<evt_id>`, `<evt_id>#DLV#…` and the `~` bound, paged both ways and by type."""
+    delivery.forget_endpoints()
+    made = []
+    for n in range(9):
+        record = {"eventID": f"real-{n}", "eventName": "INSERT" if n % 2 == 0 else "MODIFY", "dynamodb": {}}
+        at = 1795435200 + n
+        customer = {"entity": "customer", "id": f"cus_{n:026d}", "account_id": WHO.account_id, "livemode": False,
+                    "name": f"N{n}", "created": 1795435200, "updated": at, "written_ms": at * 1000}
+        record["dynamodb"]["NewImage"] = serialize(customer)
+        if n % 2:
+            record["dynamodb"]["OldImage"] = serialize({**customer, "name": "before"})
+        event = fanout.event_for_record(record, 30)
+        assert event is not None
+        endpoints = ["we_A", "we_B", "we_C"][: n % 4]
+        events_dal.put_event(table, WHO.tenant, {**event, "endpoints": endpoints})
+        done = endpoints[: n % 3]
+        for endpoint_id in done:
+            state = {"status": "succeeded", "run": 0, "attempts": 1, "expires_at": event["expires_at"]}
+            webhooks_dal.put_delivery(table, WHO.tenant, event["id"], endpoint_id, state, expected_ver=None)
+        made.append((event["id"], event["type"], len(endpoints) - len(done)))
+    newest_first = [(i, p) for i, _t, p in reversed(made)]
+    for limit in (1, 2, 4):
+        seen, after = [], None
+        while True:
+            page = list_events(table, WHO, ListEventsParams(limit=limit, starting_after=after))
+            seen += [(e["id"], e["pending_webhooks"]) for e in page["data"]]
+            if not page["has_more"]:
+                break
+            after = page["data"][-1]["id"]
+        assert seen == newest_first
+        back = list_events(table, WHO, ListEventsParams(limit=limit, ending_before=newest_first[-1][0]))
+        assert [(e["id"], e["pending_webhooks"]) for e in back["data"]] == newest_first[-1 - limit:-1]
+    updated = list_events(table, WHO, ListEventsParams(limit=100, type="customer.updated"))["data"]
+    assert [(e["id"], e["pending_webhooks"]) for e in updated] == \
+        [(i, p) for i, t, p in reversed(made) if t == "customer.updated"]

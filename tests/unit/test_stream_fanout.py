@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 
 import pytest
 from customers_core import keys
+from customers_core.auth import Principal
 from customers_core.dal import events as events_dal
-from customers_core.logic.events import event_for_record, event_object
+from customers_core.logic import webhooks
+from customers_core.logic.events import event_object
+from customers_core.logic.fanout import event_for_record
+from customers_core.models.webhooks import WebhookEndpointParams
 
 from tests.conftest import load_event, load_function
+from tests.unit.test_webhooks import _queued, counting, units
 
 TENANT = keys.tenant("acct_01JSAMPLE0000000000000000A", False)
+OWNER = Principal("acct_01JSAMPLE0000000000000000A", False, frozenset({"webhooks:write"}), "key_x")
 
 
 @pytest.fixture
@@ -76,3 +83,37 @@ def test_a_bad_record_fails_alone(fanout, table, lambda_context):
     result = fanout.lambda_handler(batch, lambda_context)
     assert result == {"batchItemFailures": [{"itemIdentifier": "111100000000000000000009"}]}
     assert len(events_dal.list_events(table, TENANT)) == 2
+
+
+def test_a_batch_reads_each_accounts_endpoints_once_and_writes_each_event_once(fanout, table, webhooks_env,
+                                                                               lambda_context, monkeypatch):
+    """The sample batch (two changes of one account) with one endpoint: one Query of the endpoints,
+    per event one PutItem (one unit, and one in gsi1) and a one-unit marker after its message — no
+    transaction, no update. Processed again (the stream re-delivers), it sends and marks nothing."""
+    endpoint = webhooks.create_endpoint(table, OWNER, WebhookEndpointParams(url="https://8.8.8.8/hook",
+                                                                            enabled_events=["*"]))
+    counted, client = counting(table)
+    monkeypatch.setattr(fanout, "get_table", lambda: counted)
+    assert fanout.lambda_handler(load_event("stream_fanout"), lambda_context) == {"batchItemFailures": []}
+    assert client.calls == Counter({"query": 1, "put_item": 4}), client.calls
+    assert [units(item) for item in client.puts] == [2, 1, 2, 1]
+    assert sorted(m["endpoint_id"] for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])) == [endpoint["id"]] * 2
+
+    client.reset()
+    assert fanout.lambda_handler(load_event("stream_fanout"), lambda_context) == {"batchItemFailures": []}
+    # Per record: the refused conditional put, and the marker read that says all was sent.
+    assert client.calls == Counter({"query": 1, "put_item": 2, "get_item": 2}), client.calls
+    assert _queued(webhooks_env["WEBHOOK_QUEUE_URL"]) == []
+    assert [e["pending_webhooks"] for e in events_dal.list_events(table, TENANT)] == [1, 1]
+
+
+def test_the_stored_body_is_compressed_and_reads_back_exactly(table):
+    record = load_event("stream_fanout")["Records"][1]
+    event = event_for_record(record, 30)
+    assert event is not None
+    events_dal.put_event(table, TENANT, {**event, "endpoints": []})
+    raw = table.get(keys.event(TENANT, event["id"]))
+    assert raw is not None and len(bytes(raw["body"])) < len(event["body"]) * 0.7
+    assert events_dal.get_event(table, TENANT, event["id"])["body"] == event["body"]
+    assert event_object(events_dal.get_event(table, TENANT, event["id"])) == {**json.loads(event["body"]),
+                                                                             "pending_webhooks": 0}

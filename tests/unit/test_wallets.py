@@ -10,7 +10,7 @@ from customers_core.auth import Principal
 from customers_core.errors import ApiError, Conflict, InvalidRequest, ResourceMissing
 from customers_core.logic import wallets
 from customers_core.logic.customers import create_customer, delete_customer, list_customers, retrieve_customer
-from customers_core.logic.events import record_event
+from customers_core.logic.fanout import record_event
 from customers_core.models.customer import CustomerParams
 from customers_core.models.listing import ListCustomersParams
 from customers_core.models.wallets import WalletCreate, WalletUpdate

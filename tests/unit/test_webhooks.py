@@ -3,20 +3,27 @@ SQS) with the network replaced by a recorder."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 import standardwebhooks
 import stripe
-from customers_core import keys, netguard, signing
+from botocore.exceptions import ClientError
+from customers_core import keys, netguard, secretbox, signing
 from customers_core.auth import Principal
 from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
+from customers_core.dal.table import Table, item_size, serialize
 from customers_core.errors import ApiError, InvalidRequest, ResourceMissing
-from customers_core.logic import delivery, webhooks
-from customers_core.logic.events import event_object, record_event
+from customers_core.logic import delivery, fanout, webhooks
+from customers_core.logic.events import event_object, list_events, retrieve_event
+from customers_core.logic.fanout import record_event
+from customers_core.models.listing import ListEventsParams
 from customers_core.models.webhooks import ListWebhookEndpointsParams, WebhookEndpointParams
 from customers_core.settings import Settings
 
@@ -239,8 +246,7 @@ def test_success_is_recorded_and_settles_pending_webhooks_once(table, routed, mo
     assert payload["id"] == message["event_id"]
     event = events_dal.get_event(table, OWNER.tenant, message["event_id"])
     assert event_object(event)["pending_webhooks"] == 0, "a duplicate success must not count twice"
-    attempts = table.query_partition(keys.event(OWNER.tenant, message["event_id"])["pk"],
-                                     sk_prefix=f"DLV#{message['endpoint_id']}#")
+    attempts = webhooks_dal.list_attempts(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
     assert [(a["attempt"], a["status_code"], a["succeeded"]) for a in attempts] == [(1, 200, True)]
     assert webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])[
         "status"] == "succeeded"
@@ -267,7 +273,7 @@ def test_failures_follow_the_schedule_with_jitter_then_dead_letter(table, routed
     record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
     assert (record["status"], record["attempts"], record["last_status"]) == ("dead_lettered", 8, 500)
     # Kept, and re-sendable: retry re-queues it with a fresh schedule.
-    retried = webhooks.retry_event(table, OWNER, message["event_id"])
+    retried = fanout.retry_event(table, OWNER, message["event_id"])
     assert retried["pending_webhooks"] == 1
     assert [m["attempt"] for m in _queued(routed["WEBHOOK_QUEUE_URL"])] == [1]
 
@@ -345,14 +351,14 @@ def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_contex
     assert delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"  # the two retries, due in ~30 s
     # The last attempt's failure goes to the dead-letter queue.
     for event_id in routed["events"]:
-        sqs.send_message(QueueUrl=queue, MessageBody=webhooks.delivery_message(
+        sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(
             events_dal.get_event(table, OWNER.tenant, event_id), routed["endpoint"]["id"], 2))
     result, got = run_once()
     assert result == {"batchItemFailures": []}
     dead = _queued(routed["WEBHOOK_DEAD_LETTER_QUEUE_URL"])
     assert sorted(d["event_id"] for d in dead) == sorted(routed["events"]) and all(d["attempt"] == 1 for d in dead)
     # A message not due yet stays on the queue, hidden until it is.
-    sqs.send_message(QueueUrl=queue, MessageBody=webhooks.delivery_message(
+    sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(
         events_dal.get_event(table, OWNER.tenant, routed["events"][0]), routed["endpoint"]["id"], 2,
         time.time() + 600))
     result, got = run_once()
@@ -378,7 +384,7 @@ def test_a_retry_request_sends_again_but_a_duplicate_does_not(table, routed, mon
     original = _queued(routed["WEBHOOK_QUEUE_URL"])[0]
     # The original attempt starts, the retry request lands, then the attempt settles (a real race).
     attempt_started = time.time()
-    webhooks.retry_event(table, OWNER, original["event_id"])
+    fanout.retry_event(table, OWNER, original["event_id"])
     assert delivery.deliver(table, original, now=attempt_started).result == "delivered"
     [resent] = [m for m in _queued(routed["WEBHOOK_QUEUE_URL"]) if m["event_id"] == original["event_id"]]
     assert delivery.deliver(table, resent).result == "delivered"
@@ -386,3 +392,333 @@ def test_a_retry_request_sends_again_but_a_duplicate_does_not(table, routed, mon
     assert len(receiver.requests) == 2
     event = events_dal.get_event(table, OWNER.tenant, original["event_id"])
     assert event_object(event)["pending_webhooks"] == 0 and event["pending_webhooks"] == 0
+
+
+# --- what an attempt costs, duplicates, caches -------------------------------------------------
+WRITE_CALLS = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+class CountingClient:
+    """The DynamoDB client, counting calls by operation and keeping each PutItem's item, so a test can
+    count writes and the write units DynamoDB bills for them (per started KB of the item, and again in
+    gsi1 when the item carries gsi1 keys)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.calls: Counter[str] = Counter()
+        self.puts: list[dict] = []
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def call(**kwargs):
+            self.calls[name] += 1
+            if name == "put_item":
+                self.puts.append(kwargs["Item"])
+            return attr(**kwargs)
+
+        return call
+
+    def writes(self) -> int:
+        return sum(self.calls[name] for name in WRITE_CALLS)
+
+    def put_units(self) -> int:
+        return sum(units(item) for item in self.puts)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.puts.clear()
+
+
+def units(item: dict) -> int:
+    """Write units of putting a (serialized) item: per started KB, doubled by its gsi1 copy."""
+    return -(-item_size(item) // 1024) * (2 if "gsi1pk" in item else 1)
+
+
+def counting(table: Table) -> tuple[Table, CountingClient]:
+    client = CountingClient(table.client)
+    return Table(table.name, client), client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_endpoint_cache():
+    delivery.forget_endpoints()
+    yield
+    delivery.forget_endpoints()
+
+
+def test_an_attempt_is_one_query_and_one_write_of_under_a_kilobyte(table, routed, monkeypatch):
+    monkeypatch.setattr(netguard, "post", Receiver(200))
+    counted, client = counting(table)
+    first, second = _queued(routed["WEBHOOK_QUEUE_URL"])
+    assert delivery.deliver(counted, first).result == "delivered"
+    # A cold environment reads the endpoint once (then caches it); the success is one write.
+    assert client.calls == Counter({"query": 1, "get_item": 1, "put_item": 1})
+    client.reset()
+    assert delivery.deliver(counted, second).result == "delivered"
+    assert client.calls == Counter({"query": 1, "put_item": 1}), "a success: one read, one write"
+    [written] = client.puts
+    assert written["sk"]["S"].endswith(f"#DLV#{second['endpoint_id']}") and units(written) == 1
+    # The read: the event and its deliveries in one Query, well under 4 KB (one read unit).
+    collection = table.query_page(keys.events_partition(OWNER.tenant), lower=second["event_id"],
+                                  upper=keys.event_collection_end(second["event_id"]))[0]
+    assert len(collection) == 2 and sum(item_size(serialize(i)) for i in collection) < 4096
+
+
+def test_a_whole_failing_schedule_is_one_write_per_attempt_and_its_log_fits_one_unit(table, routed, monkeypatch):
+    monkeypatch.setattr(netguard, "post", Receiver(TimeoutError("timed out")))
+    counted, client = counting(table)
+    message = _queued(routed["WEBHOOK_QUEUE_URL"])[0]
+    now = time.time()
+    per_attempt = []
+    for _ in range(8):
+        client.reset()
+        outcome = delivery.deliver(counted, message, now=now)
+        per_attempt.append((client.writes(), [units(i) for i in client.puts]))
+        if outcome.retry is None:
+            break
+        message, now = json.loads(outcome.retry), json.loads(outcome.retry)["not_before"]
+    assert outcome.result == "dead_lettered"
+    # The first failure also starts the endpoint's failure streak (one UpdateItem); then one write each.
+    assert per_attempt == [(2, [1])] + [(1, [1])] * 7
+    record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
+    assert [a["attempt"] for a in record["attempts_log"]] == list(range(1, 9))
+    assert all(a["error"] == "timeout" and a["duration_ms"] >= 0 for a in record["attempts_log"])
+    assert record["attempts_log"][0]["next_attempt_at"] and record["attempts_log"][-1]["next_attempt_at"] is None
+
+
+def test_a_duplicate_message_changes_nothing_even_when_both_copies_post(table, webhooks_env, monkeypatch):
+    """Two endpoints; endpoint A's message arrives twice one after the other, endpoint B's twice at
+    once (both copies read the delivery before either writes): pending_webhooks goes 2 → 1 → 0, never
+    below, on every path of the events API, and a failing duplicate schedules no second retry."""
+    a, b = _create(table), _create(table)
+    [event_id] = [record_event(table, load_event("stream_fanout")["Records"][0], 30)]
+    messages = {m["endpoint_id"]: m for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])}
+    reader = Principal(OWNER.account_id, False, frozenset({"events:read"}), "k")
+
+    def pending() -> set[int]:
+        listed = list_events(table, reader, ListEventsParams())["data"]
+        of_type = list_events(table, reader, ListEventsParams(type="customer.created"))["data"]
+        return {retrieve_event(table, reader, event_id)["pending_webhooks"],
+                *(e["pending_webhooks"] for e in listed + of_type if e["id"] == event_id)}
+
+    assert pending() == {2}
+    receiver = Receiver(200)
+    monkeypatch.setattr(netguard, "post", receiver)
+    assert delivery.deliver(table, messages[a["id"]]).result == "delivered"
+    assert delivery.deliver(table, messages[a["id"]]).result == "already_delivered"
+    assert pending() == {1} and len(receiver.requests) == 1
+
+    # B: a failing attempt and its concurrent copy. The copy read the delivery before the first wrote.
+    monkeypatch.setattr(netguard, "post", Receiver(500))
+    stale = events_dal.get_event_and_deliveries(table, OWNER.tenant, event_id)
+    first = delivery.deliver(table, messages[b["id"]])
+    real_read = events_dal.get_event_and_deliveries
+    monkeypatch.setattr(events_dal, "get_event_and_deliveries", lambda *_args: stale)
+    copy = delivery.deliver(table, dict(messages[b["id"]]))
+    monkeypatch.setattr(events_dal, "get_event_and_deliveries", real_read)
+    assert (first.result, copy.result) == ("retry", "failed") and copy.retry is None
+    assert delivery.deliver(table, messages[b["id"]]).result == "duplicate"  # a later copy sends nothing
+    record = webhooks_dal.get_delivery(table, OWNER.tenant, event_id, b["id"])
+    assert (record["status"], record["attempts"], len(record["attempts_log"])) == ("retrying", 1, 2)
+
+    # B's retry succeeds, twice at once: one success, counted once.
+    monkeypatch.setattr(netguard, "post", Receiver(200))
+    retry = json.loads(first.retry)
+    stale = events_dal.get_event_and_deliveries(table, OWNER.tenant, event_id)
+    assert delivery.deliver(table, retry, now=retry["not_before"]).result == "delivered"
+    monkeypatch.setattr(events_dal, "get_event_and_deliveries", lambda *_args: stale)
+    assert delivery.deliver(table, dict(retry), now=retry["not_before"]).result == "delivered"
+    monkeypatch.setattr(events_dal, "get_event_and_deliveries", real_read)
+    assert delivery.deliver(table, retry, now=retry["not_before"]).result == "already_delivered"
+    assert pending() == {0}
+    record = webhooks_dal.get_delivery(table, OWNER.tenant, event_id, b["id"])
+    assert (record["status"], record["attempts"]) == ("succeeded", 2)
+    assert [(x["attempt"], x["succeeded"]) for x in record["attempts_log"]] == [(1, False), (1, False), (2, True),
+                                                                                (2, True)]
+    # A retry request counts both again until they succeed again.
+    assert fanout.retry_event(table, OWNER, event_id)["pending_webhooks"] == 2 and pending() == {2}
+
+
+def test_a_redelivered_record_makes_no_second_event_and_resends_only_what_was_not_sent(table, webhooks_env,
+                                                                                       monkeypatch):
+    a, b = _create(table), _create(table)
+    counted, client = counting(table)
+    record = load_event("stream_fanout")["Records"][0]
+    queue = webhooks_env["WEBHOOK_QUEUE_URL"]
+    real_send, real_mark = fanout.send_messages, events_dal.mark_sent
+
+    def fails(*_args, **_kwargs):
+        raise RuntimeError("SQS is down")
+
+    # 1. The event is written, then sending fails: the record fails (the stream retries it).
+    monkeypatch.setattr(fanout, "send_messages", fails)
+    with pytest.raises(RuntimeError):
+        record_event(counted, record, 30)
+    assert _queued(queue) == [] and len(events_dal.list_events(table, OWNER.tenant)) == 1
+    # 2. Retried: no second event (the conditional put fails), both messages sent, then the marker.
+    monkeypatch.setattr(fanout, "send_messages", real_send)
+    client.reset()
+    event_id = record_event(counted, record, 30)
+    assert sorted(m["endpoint_id"] for m in _queued(queue)) == sorted([a["id"], b["id"]])
+    assert client.writes() == 2 and len(events_dal.list_events(table, OWNER.tenant)) == 1  # failed put, marker
+    # 3. Retried again: the marker says all was sent — nothing is written or sent.
+    client.reset()
+    assert record_event(counted, record, 30) == event_id
+    assert _queued(queue) == [] and client.calls["put_item"] == 1 and client.writes() == 1  # the failed put
+
+    # 4. Another record: sent, then the try dies before the marker; A's message was delivered meanwhile.
+    other = {**record, "eventID": "another-try"}
+    monkeypatch.setattr(events_dal, "mark_sent", fails)
+    with pytest.raises(RuntimeError):
+        record_event(table, other, 30)
+    monkeypatch.setattr(events_dal, "mark_sent", real_mark)
+    first_sent = {m["endpoint_id"]: m for m in _queued(queue)}
+    monkeypatch.setattr(netguard, "post", Receiver(200))
+    assert delivery.deliver(table, first_sent[a["id"]]).result == "delivered"
+    second_id = record_event(table, other, 30)
+    [again] = _queued(queue)  # only B, which has no delivery yet, is sent again
+    assert again["endpoint_id"] == b["id"] and again["event_id"] == second_id
+    # Both of B's messages arrive: the second one is a duplicate and changes nothing.
+    assert delivery.deliver(table, first_sent[b["id"]]).result == "delivered"
+    assert delivery.deliver(table, again).result == "already_delivered"
+    assert events_dal.get_event(table, OWNER.tenant, second_id)["pending_webhooks"] == 0
+    assert record_event(table, other, 30) == second_id and _queued(queue) == []
+
+
+def test_an_event_is_one_put_of_under_a_kilobyte_plus_its_gsi_copy_and_a_marker(table, webhooks_env):
+    _create(table)
+    counted, client = counting(table)
+    for record in load_event("stream_fanout")["Records"]:
+        client.reset()
+        record_event(counted, record, 30)
+        assert "transact_write_items" not in client.calls and "update_item" not in client.calls
+        event_item, marker = client.puts
+        assert "gsi1pk" in event_item and item_size(event_item) <= 1024, item_size(event_item)
+        assert [units(event_item), units(marker)] == [2, 1]  # 1 in the table + 1 in gsi1, and the marker
+    # Without a matching endpoint there is nothing to send and no marker: 2 units.
+    webhooks_dal.disable_endpoint(table, OWNER.tenant, webhooks_dal.list_endpoints(table, OWNER.tenant)[0]["id"],
+                                  "test")
+    client.reset()
+    record_event(counted, {**load_event("stream_fanout")["Records"][0], "eventID": "no-endpoint"}, 30)
+    assert [units(i) for i in client.puts] == [2] and "endpoints" not in client.puts[0]
+
+
+class CountingKms:
+    def __init__(self, kms, delay: float = 0.0) -> None:
+        self._kms, self.decrypts, self.delay = kms, 0, delay
+
+    def __getattr__(self, name: str):
+        return getattr(self._kms, name)
+
+    def decrypt(self, **kwargs):
+        self.decrypts += 1
+        time.sleep(self.delay)
+        return self._kms.decrypt(**kwargs)
+
+
+def test_a_secret_is_decrypted_once_per_environment_for_five_minutes(table, webhooks_env, monkeypatch):
+    created = _create(table)
+    endpoint = webhooks_dal.get_endpoint(table, OWNER.tenant, created["id"])
+    kms = CountingKms(boto3.client("kms"), delay=0.05)
+    monkeypatch.setattr(secretbox, "_kms", functools.cache(lambda: kms))
+    clock = [1000.0]
+    monkeypatch.setattr(secretbox, "_clock", lambda: clock[0])
+    secretbox._cache.clear()
+    ciphertext, context = str(endpoint["secret_ciphertext"]), webhooks.secret_context(endpoint)
+
+    # Eight concurrent deliveries to one endpoint: one Decrypt.
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(lambda _: secretbox.unseal(ciphertext, context), range(8)))
+    assert secrets == {created["secret"]} and kms.decrypts == 1
+    clock[0] += secretbox.CACHE_SECONDS - 1
+    assert secretbox.unseal(ciphertext, context) == created["secret"] and kms.decrypts == 1
+    clock[0] += 1  # five minutes after the Decrypt, the plain secret is dropped
+    assert secretbox.unseal(ciphertext, context) == created["secret"] and kms.decrypts == 2
+    # The cache holds neither the ciphertext nor anything but the secret it decrypted; keyed by a hash.
+    assert all(len(k) == 64 and ciphertext not in k for k in secretbox._cache)
+    # A ciphertext under another endpoint's context does not decrypt, and the failure is not cached.
+    with pytest.raises(ClientError):
+        secretbox.unseal(ciphertext, {**context, "endpoint": "we_other"})
+    with pytest.raises(ClientError):
+        secretbox.unseal(ciphertext, {**context, "endpoint": "we_other"})
+    assert kms.decrypts == 4
+    # Bounded: the least recently used secret goes first.
+    monkeypatch.setattr(secretbox, "CACHE_ENTRIES", 1)
+    other = webhooks_dal.get_endpoint(table, OWNER.tenant, _create(table)["id"])
+    secretbox.unseal(str(other["secret_ciphertext"]), webhooks.secret_context(other))
+    assert len(secretbox._cache) == 1
+    secretbox.unseal(ciphertext, context)
+    assert kms.decrypts == 6
+
+
+def test_deliveries_decrypt_once_and_never_log_the_secret(table, routed, monkeypatch, capsys, caplog):
+    kms = CountingKms(boto3.client("kms"))
+    monkeypatch.setattr(secretbox, "_kms", functools.cache(lambda: kms))
+    secretbox._cache.clear()
+    monkeypatch.setattr(netguard, "post", Receiver(500, 200))
+    for message in _queued(routed["WEBHOOK_QUEUE_URL"]):
+        delivery.deliver(table, message)
+    assert kms.decrypts == 1
+    secret = routed["endpoint"]["secret"]
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert secret not in logged and secret[6:] not in logged
+
+
+def test_a_disabled_or_deleted_endpoint_stops_getting_deliveries_within_the_cache_window(table, webhooks_env,
+                                                                                        monkeypatch):
+    assert delivery.ENDPOINT_CACHE_SECONDS <= 30
+    clock = [5000.0]
+    monkeypatch.setattr(delivery, "_clock", lambda: clock[0])
+    receiver = Receiver(200)
+    monkeypatch.setattr(netguard, "post", receiver)
+    endpoint = _create(table)
+    records = [{**load_event("stream_fanout")["Records"][0], "eventID": f"r{n}"} for n in range(4)]
+    messages = []
+    for record in records:
+        record_event(table, record, 30)
+        messages += _queued(webhooks_env["WEBHOOK_QUEUE_URL"])
+    assert delivery.deliver(table, messages[0]).result == "delivered"  # the endpoint is cached now
+    webhooks.update_endpoint(table, OWNER, endpoint["id"], WebhookEndpointParams(disabled=True))
+    clock[0] += delivery.ENDPOINT_CACHE_SECONDS  # no later than this, the change is seen
+    assert delivery.deliver(table, messages[1]).result == "endpoint_disabled"
+    webhooks.update_endpoint(table, OWNER, endpoint["id"], WebhookEndpointParams(disabled=False))
+    clock[0] += delivery.ENDPOINT_CACHE_SECONDS
+    assert delivery.deliver(table, messages[2]).result == "delivered"
+    webhooks.delete_endpoint(table, OWNER, endpoint["id"])
+    clock[0] += delivery.ENDPOINT_CACHE_SECONDS
+    assert delivery.deliver(table, messages[3]).result == "endpoint_deleted"
+    assert len(receiver.requests) == 2
+    skipped = webhooks_dal.get_delivery(table, OWNER.tenant, messages[3]["event_id"], endpoint["id"])
+    assert (skipped["status"], skipped["reason"]) == ("skipped", "endpoint_deleted")
+
+
+def test_an_endpoint_disabled_by_this_environment_is_skipped_at_once(table, routed, monkeypatch):
+    monkeypatch.setattr(netguard, "post", Receiver(410))
+    first, second = _queued(routed["WEBHOOK_QUEUE_URL"])
+    assert delivery.deliver(table, first).result == "disabled_gone"
+    assert delivery.deliver(table, second).result == "endpoint_disabled"
+
+
+def test_the_transport_lives_in_fanout_and_the_import_graph_is_one_way():
+    """logic.events (read API) and logic.webhooks (endpoint CRUD) import no other logic module;
+    fanout imports events only; delivery imports fanout, events and webhooks; no function-level
+    imports among them."""
+    import ast
+    import inspect
+
+    from customers_core.logic import events as events_logic
+
+    modules = {"events": events_logic, "webhooks": webhooks, "fanout": fanout, "delivery": delivery}
+    imports: dict[str, set[str]] = {}
+    for name, module in modules.items():
+        tree = ast.parse(inspect.getsource(module))
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        imports[name] = {m.rsplit(".", 1)[1] for m in found if m.startswith("customers_core.logic.")} - {"paging"}
+        nested = [n for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)
+                  if isinstance(n, ast.Import | ast.ImportFrom)]
+        assert not nested, f"logic.{name} imports inside a function"
+    assert imports == {"events": set(), "webhooks": set(), "fanout": {"events"},
+                       "delivery": {"events", "fanout", "webhooks"}}

@@ -93,27 +93,48 @@ def customer_counter(tenant_prefix: str, shard: int) -> Key:
 
 
 # --- events ---------------------------------------------------------------------------------------
-def event(tenant_prefix: str, event_id: str) -> Key:
-    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "EVT"}
-
-
 def events_partition(tenant_prefix: str) -> str:
+    """A base-table partition holding an account+mode's events, each followed by its deliveries (sort
+    keys `<evt_id>` and `<evt_id>#DLV#<we_id>`): ids sort by time, so a list page is one consistent
+    Query that also brings each event's deliveries (pending_webhooks is derived from them)."""
     return f"{tenant_prefix}#EVENTS"
 
 
-def event_list_index(tenant_prefix: str, event_id: str) -> Key:
-    return {"gsi1pk": events_partition(tenant_prefix), "gsi1sk": event_id}
+def event(tenant_prefix: str, event_id: str) -> Key:
+    return {"pk": events_partition(tenant_prefix), "sk": event_id}
+
+
+def event_collection_end(event_id: str) -> str:
+    """An upper sort-key bound covering the event and its deliveries: `~` sorts after `#` and after
+    every character of an id, and before the next event's id."""
+    return f"{event_id}~"
+
+
+def event_id_of(sort_key: str) -> str:
+    """The event a sort key of the events partition belongs to (the event itself or a delivery)."""
+    return sort_key.split("#", 1)[0]
+
+
+def event_owner(tenant_prefix: str) -> tuple[str, bool]:
+    """(account_id, livemode) of a tenant prefix: event items do not repeat what their key says."""
+    _, account_id, mode = tenant_prefix.split("#")
+    return account_id, mode == "L"
 
 
 def events_of_type_partition(tenant_prefix: str, event_type: str) -> str:
-    return f"{tenant_prefix}#EVTTYPE#{event_type}"
+    """GSI1 partition of one type's events, by id."""
+    return f"{tenant_prefix}#EVENTS#{event_type}"
 
 
-def event_type_entry(tenant_prefix: str, event_id: str, event_type: str) -> Key:
-    """A copy of the event in its collection, listed under its type (only pending_webhooks changes,
-    on both items in one transaction)."""
-    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "TYPE",
-            "gsi1pk": events_of_type_partition(tenant_prefix, event_type), "gsi1sk": event_id}
+def event_type_index(tenant_prefix: str, event_id: str, event_type: str) -> Key:
+    """The event item's own gsi1 keys (no copy of the event): listed under its type."""
+    return {"gsi1pk": events_of_type_partition(tenant_prefix, event_type), "gsi1sk": event_id}
+
+
+def event_sent_marker(tenant_prefix: str, event_id: str) -> Key:
+    """Written once every delivery message of the event was sent, in a partition of its own (list
+    pages never read it): a re-delivered stream record then sends nothing."""
+    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": "SENT"}
 
 
 # --- webhooks -------------------------------------------------------------------------------------
@@ -126,14 +147,19 @@ def webhook_endpoint(tenant_prefix: str, endpoint_id: str) -> Key:
     return {"pk": webhooks_partition(tenant_prefix), "sk": endpoint_id}
 
 
+DELIVERY_INFIX = "#DLV#"
+
+
 def delivery(tenant_prefix: str, event_id: str, endpoint_id: str) -> Key:
-    """The state of one event's delivery to one endpoint, in the event's item collection."""
-    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": f"DLV#{endpoint_id}"}
+    """One event's delivery to one endpoint (state and attempts log), right after the event in the
+    events partition, so reading the event reads its deliveries in the same Query."""
+    return {"pk": events_partition(tenant_prefix), "sk": f"{event_id}{DELIVERY_INFIX}{endpoint_id}"}
 
 
-def delivery_attempt(tenant_prefix: str, event_id: str, endpoint_id: str, attempt_id: str) -> Key:
-    """One attempt (status, duration, next attempt), after its delivery in the same collection."""
-    return {"pk": f"{tenant_prefix}#EVT#{event_id}", "sk": f"DLV#{endpoint_id}#{attempt_id}"}
+def endpoint_id_of_delivery(sort_key: str) -> str | None:
+    """The endpoint of a delivery's sort key; None for any other sort key of the events partition."""
+    _, infix, endpoint_id = sort_key.partition(DELIVERY_INFIX)
+    return endpoint_id if infix else None
 
 
 # --- idempotency ----------------------------------------------------------------------------------

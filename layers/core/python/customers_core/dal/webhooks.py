@@ -1,4 +1,12 @@
-"""Webhook endpoint items and delivery records (docs/data-model.md)."""
+"""Webhook endpoint items and delivery items (docs/data-model.md).
+
+A delivery is one item per (event, endpoint), right after its event in the account's events partition.
+It holds the state (status, the current run of the retry schedule and its attempt count, a version for
+optimistic writes) and the attempts log, so that an attempt is recorded with ONE write: the delivery
+item put whole, on the condition that its version is the one read. The log is stored with short field
+names (each attempt ~50 bytes, a whole schedule of 8 within one write unit) and read back with the
+names an attempt had when it was an item of its own (attempt, attempted_at, status_code, error,
+duration_ms, next_attempt_at, succeeded)."""
 
 from __future__ import annotations
 
@@ -7,7 +15,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from customers_core import keys
-from customers_core.dal.table import Item, Table, TransactionCanceled, condition_failed, serialize
+from customers_core.dal.table import Item, Table, condition_failed
+
+# The log keeps the latest attempts; more than this only happens after several retry requests.
+MAX_LOG = 16
+ERROR_MAX = 120  # characters of an error kept per attempt
+_PACKED = {"attempt": "n", "attempted_at": "at", "status_code": "code", "error": "err", "duration_ms": "ms",
+           "next_attempt_at": "next", "succeeded": "ok"}
+_UNPACKED = {short: name for name, short in _PACKED.items()}
+# Delivery fields stored as they are (besides the keys, the version and the log).
+_STATE = ("status", "run", "attempts", "expires_at", "delivered_at", "requeued_at", "reason", "next_attempt_at")
 
 
 def list_endpoints(table: Table, tenant: str) -> list[Item]:
@@ -42,59 +59,90 @@ def delete_endpoint(table: Table, tenant: str, endpoint_id: str) -> Item | None:
         raise
 
 
-def set_endpoint_failing(table: Table, tenant: str, endpoint_id: str, now: int) -> Item | None:
-    """Note the start of a failure streak (kept if already set); the endpoint as it is now."""
+def _update_endpoint(table: Table, tenant: str, endpoint_id: str, expression: str, **kwargs: Any) -> Item | None:
+    """UpdateItem of an existing endpoint; the endpoint as it is now, or None if it is gone."""
     try:
-        return table.update(keys.webhook_endpoint(tenant, endpoint_id),
-                            "SET failing_since = if_not_exists(failing_since, :now)",
-                            values={":now": now}, condition="attribute_exists(pk)")
+        return table.update(keys.webhook_endpoint(tenant, endpoint_id), expression,
+                            condition="attribute_exists(pk)", **kwargs)
     except ClientError as exc:
         if condition_failed(exc):
             return None
         raise
 
 
-def clear_endpoint_failing(table: Table, tenant: str, endpoint_id: str) -> None:
-    try:
-        table.update(keys.webhook_endpoint(tenant, endpoint_id), "REMOVE failing_since",
-                     condition="attribute_exists(pk)")
-    except ClientError as exc:
-        if not condition_failed(exc):
-            raise
+def set_endpoint_failing(table: Table, tenant: str, endpoint_id: str, now: int) -> Item | None:
+    """Note the start of a failure streak (kept if already set); the endpoint as it is now."""
+    return _update_endpoint(table, tenant, endpoint_id, "SET failing_since = if_not_exists(failing_since, :now)",
+                            values={":now": now})
 
 
-def disable_endpoint(table: Table, tenant: str, endpoint_id: str, reason: str) -> None:
-    try:
-        table.update(keys.webhook_endpoint(tenant, endpoint_id),
-                     "SET #status = :disabled, disabled_reason = :reason, version = version + :one",
-                     names={"#status": "status"}, values={":disabled": "disabled", ":reason": reason, ":one": 1},
-                     condition="attribute_exists(pk)")
-    except ClientError as exc:
-        if not condition_failed(exc):
-            raise
+def clear_endpoint_failing(table: Table, tenant: str, endpoint_id: str) -> Item | None:
+    return _update_endpoint(table, tenant, endpoint_id, "REMOVE failing_since")
+
+
+def disable_endpoint(table: Table, tenant: str, endpoint_id: str, reason: str) -> Item | None:
+    return _update_endpoint(table, tenant, endpoint_id,
+                            "SET #status = :disabled, disabled_reason = :reason, version = version + :one",
+                            names={"#status": "status"},
+                            values={":disabled": "disabled", ":reason": reason, ":one": 1})
 
 
 # --- deliveries -----------------------------------------------------------------------------------
+def _pack_attempt(entry: dict[str, Any]) -> dict[str, Any]:
+    packed = {_PACKED[k]: v for k, v in entry.items() if k in _PACKED and v is not None}
+    if isinstance(packed.get("err"), str):
+        packed["err"] = packed["err"][:ERROR_MAX]
+    return packed
+
+
+def _unpack_attempt(packed: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = dict.fromkeys(_PACKED)
+    entry.update({_UNPACKED[k]: v for k, v in packed.items() if k in _UNPACKED})
+    entry["succeeded"] = bool(entry["succeeded"])
+    return entry
+
+
+def delivery_view(raw: Item) -> Item:
+    """A stored delivery as the code reads it: its ids, state, version, and the attempts log with the
+    last attempt's status, error and time beside it."""
+    log = [_unpack_attempt(p) for p in raw.get("log") or []]
+    event_id = keys.event_id_of(str(raw["sk"]))
+    view: Item = {"event_id": event_id, "endpoint_id": keys.endpoint_id_of_delivery(str(raw["sk"])),
+                  **{k: raw[k] for k in _STATE if raw.get(k) is not None},
+                  "run": int(raw.get("run") or 0), "attempts": int(raw.get("attempts") or 0),
+                  "ver": int(raw.get("ver") or 0), "attempts_log": log}
+    if log:
+        view.update(last_status=log[-1]["status_code"], last_error=log[-1]["error"],
+                    last_attempt_at=int(log[-1]["attempted_at"]))
+    return view
+
+
 def get_delivery(table: Table, tenant: str, event_id: str, endpoint_id: str) -> Item | None:
-    return table.get(keys.delivery(tenant, event_id, endpoint_id))
+    raw = table.get(keys.delivery(tenant, event_id, endpoint_id))
+    return delivery_view(raw) if raw else None
 
 
-def record_attempt(table: Table, tenant: str, item: Item) -> None:
-    table.put({**keys.delivery_attempt(tenant, item["event_id"], item["endpoint_id"], item["id"]), **item})
+def list_attempts(table: Table, tenant: str, event_id: str, endpoint_id: str) -> list[Item]:
+    """The delivery's attempts, oldest first (the latest MAX_LOG)."""
+    found = get_delivery(table, tenant, event_id, endpoint_id)
+    return list(found["attempts_log"]) if found else []
 
 
-def set_delivery(table: Table, tenant: str, event: Item, endpoint_id: str, fields: dict[str, Any]) -> bool:
-    """Record a delivery's state other than success (pending, retrying, dead-lettered, skipped) —
-    unless it has succeeded: only a retry request moves it out of that state (settle_delivery), so
-    a late duplicate message cannot hide a success or make pending_webhooks count it twice.
-    False if it had succeeded."""
-    fields = {**fields, "expires_at": event["expires_at"]}
-    names = {f"#{k}": k for k in fields} | {"#st": "status"}
-    values = {f":{k}": v for k, v in fields.items()} | {":succeeded": "succeeded"}
+def put_delivery(table: Table, tenant: str, event_id: str, endpoint_id: str, state: Item, *,
+                 expected_ver: int | None) -> bool:
+    """Write the delivery whole (ONE write: state and attempts log) if its version is still the one
+    read (`expected_ver`; None: there was none). False if another write came in between."""
+    item: Item = {**keys.delivery(tenant, event_id, endpoint_id),
+                  **{k: state[k] for k in _STATE if state.get(k) is not None},
+                  "ver": (expected_ver or 0) + 1}
+    log = [_pack_attempt(e) for e in (state.get("attempts_log") or [])[-MAX_LOG:]]
+    if log:
+        item["log"] = log
     try:
-        table.update(keys.delivery(tenant, event["id"], endpoint_id),
-                     "SET " + ", ".join(f"#{k} = :{k}" for k in fields), names=names, values=values,
-                     condition="attribute_not_exists(#st) OR #st <> :succeeded")
+        if expected_ver is None:
+            table.put(item, condition="attribute_not_exists(pk)")
+        else:
+            table.put(item, condition="ver = :v", values={":v": expected_ver})
     except ClientError as exc:
         if condition_failed(exc):
             return False
@@ -102,33 +150,13 @@ def set_delivery(table: Table, tenant: str, event: Item, endpoint_id: str, field
     return True
 
 
-def settle_delivery(table: Table, tenant: str, event: Item, endpoint_id: str, fields: dict[str, Any],
-                    *, succeeded: bool) -> bool:
-    """Move a delivery into (succeeded=True) or out of the succeeded state, and keep the event's
-    pending_webhooks (on the event and its by-type copy) in step in the same transaction. False if
-    the delivery was already in that state (a duplicate message): then nothing changes."""
-    sets = {**fields, "status": "succeeded" if succeeded else "pending", "expires_at": event["expires_at"]}
-    names = {f"#{k}": k for k in sets}
-    values = {f":{k}": v for k, v in sets.items()}
-    if succeeded:
-        condition = "attribute_not_exists(#status) OR #status <> :status"
-    else:
-        condition, values[":was"] = "#status = :was", "succeeded"
-    copy_key = keys.event_type_entry(tenant, event["id"], event["type"])
-    operations: list[dict[str, Any]] = [
-        {"Update": {"Key": serialize(keys.delivery(tenant, event["id"], endpoint_id)),
-                    "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in sets),
-                    "ConditionExpression": condition, "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": serialize(values)}},
-    ]
-    for key in (keys.event(tenant, event["id"]), {"pk": copy_key["pk"], "sk": copy_key["sk"]}):
-        operations.append({"Update": {"Key": serialize(key), "UpdateExpression": "ADD pending_webhooks :step",
-                                      "ConditionExpression": "attribute_exists(pk)",
-                                      "ExpressionAttributeValues": serialize({":step": -1 if succeeded else 1})}})
-    try:
-        table.transact_write(operations)
-    except TransactionCanceled as exc:
-        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
-            return False
-        raise
-    return True
+def requeue_delivery(table: Table, tenant: str, event_id: str, endpoint_id: str, *, run: int, now: int,
+                     expires_at: int) -> None:
+    """A retry request: the delivery starts a new run of the schedule (pending again, so it counts in
+    pending_webhooks until it succeeds). One UpdateItem; the version moves, so an attempt that read
+    the delivery before it writes again from what it is now."""
+    table.update(keys.delivery(tenant, event_id, endpoint_id),
+                 "SET #status = :pending, #run = :run, attempts = :zero, requeued_at = :now, expires_at = :exp "
+                 "REMOVE next_attempt_at, reason ADD ver :one",
+                 names={"#status": "status", "#run": "run"},
+                 values={":pending": "pending", ":run": run, ":zero": 0, ":now": now, ":exp": expires_at, ":one": 1})

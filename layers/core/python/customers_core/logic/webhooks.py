@@ -1,15 +1,13 @@
 """Webhook endpoints (api.md §9): create (the secret is shown once, stored encrypted), retrieve, list,
-update, delete; and re-sending an event to its endpoints."""
+update, delete. Which endpoints an event goes to, and sending it, is the fan-out's (logic.fanout)."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from customers_core import ids, keys, netguard, secretbox, signing
 from customers_core.auth import Principal
-from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as dal
 from customers_core.dal.table import Item, Table
 from customers_core.errors import InternalError, InvalidRequest, ResourceMissing
@@ -143,54 +141,3 @@ def list_endpoints(table: Table, who: Principal, params: ListWebhookEndpointsPar
         page, has_more = items[:params.limit], len(items) > params.limit
     return {"object": "list", "url": "/v1/webhook_endpoints", "has_more": has_more,
             "data": [endpoint_object(i) for i in page]}
-
-
-def matching_endpoints(table: Table, tenant: str, event_type: str) -> list[Item]:
-    return [e for e in dal.list_endpoints(table, tenant)
-            if e.get("status") == "enabled" and ("*" in e["enabled_events"] or event_type in e["enabled_events"])]
-
-
-# --- sending --------------------------------------------------------------------------------------
-def delivery_message(event: Item, endpoint_id: str, attempt: int = 1, not_before: float = 0.0) -> str:
-    """One SQS message per (event, endpoint); the attempt count travels with it."""
-    return json.dumps({"event_id": event["id"], "account_id": event["account_id"],
-                       "livemode": bool(event.get("livemode")), "endpoint_id": endpoint_id,
-                       "attempt": attempt, "not_before": not_before, "queued_at": time.time()},
-                      separators=(",", ":"))
-
-
-def send_messages(bodies: list[str], queue_url: str | None = None) -> None:
-    """SendMessageBatch in tens; any entry SQS refused raises, so the caller retries the record."""
-    from customers_core.queues import sqs  # noqa: PLC0415 — only senders load the SQS client
-
-    url = queue_url or get_settings().webhook_queue_url
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start:start + 10]
-        response = sqs().send_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(chunk)])
-        if response.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(response['Failed'])} of {len(chunk)} messages")
-
-
-def retry_event(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
-    """POST /v1/events/{id}/retry: send the event again to each of the endpoints it was sent to that
-    still exists and is enabled — also those that succeeded or were dead-lettered."""
-    from customers_core.logic.events import event_object  # noqa: PLC0415 — events imports this module's peers
-
-    event_id = ids.parse_id(ids.EVENT, raw_id)
-    event = events_dal.get_event(table, who.tenant, event_id) if event_id else None
-    if event is None:
-        raise ResourceMissing(f"No such event: '{raw_id[:100]}'", param="id")
-    current = {e["id"]: e for e in dal.list_endpoints(table, who.tenant) if e.get("status") == "enabled"}
-    targets = [eid for eid in event.get("endpoints") or [] if eid in current]
-    for endpoint_id in targets:
-        for _ in range(3):  # a delivery may succeed between the two writes: then take it back
-            if dal.set_delivery(table, who.tenant, event, endpoint_id,
-                                {"status": "pending", "requeued_at": int(time.time())}):
-                break
-            if dal.settle_delivery(table, who.tenant, event, endpoint_id, {"requeued_at": int(time.time())},
-                                   succeeded=False):
-                break
-    if targets:
-        send_messages([delivery_message(event, eid) for eid in targets])
-    return event_object(events_dal.get_event(table, who.tenant, event["id"]) or event)
