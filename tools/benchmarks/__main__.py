@@ -6,7 +6,13 @@ Measures, in one run on this machine:
 - webhooks: time from a write to its first delivery attempt, and deliveries per second with ten
   endpoints that each answer after 50 ms;
 - each handler module's cold-start import time in a fresh Python 3.13 process, beside the floor
-  `import boto3; boto3.client("dynamodb")` measured in the same run, as a ratio.
+  `import boto3; boto3.client("dynamodb")` measured in the same run, as a ratio;
+- what a request costs (benchmarks/cost.py): every AWS call on each operation's whole path, priced,
+  the two request mixes, idle cost per stage, serial round trips and the event pipeline's figures,
+  for the working tree and any `--cost-refs` revisions in the same run.
+
+`python -m benchmarks --only cost --json PATH [--cost-refs 585ab21]` runs only the cost section and
+writes its figures as JSON (and replaces that section of --out, if given).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ import requests
 from local_stack import template
 from local_stack.stack import aws_client
 
-from benchmarks import capacity, webhooks
+from benchmarks import capacity, cost, webhooks
+from benchmarks.trees import worktree
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "core" / "python"
@@ -142,14 +149,14 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
             t0 = time.perf_counter()
             ddb.get_item(TableName=info["table_name"], Key={"pk": {"S": "bench"}, "sk": {"S": "bench"}})
             getitem_ms.append((time.perf_counter() - t0) * 1000)
-        # What the per-account limit adds to every request: its conditional counter update, alone.
+        # What a rate-limit reservation costs when an environment makes one (once per chunk of requests).
         from customers_core import keys, ratelimit  # noqa: PLC0415 — the bench's own process, not a handler
         from customers_core.dal.table import Table  # noqa: PLC0415
 
         counter, tenant, counter_ms = Table(info["table_name"], ddb), keys.tenant("acct_bench", False), []
-        for _ in range(requests_per_op):
+        for n in range(requests_per_op):
             t0 = time.perf_counter()
-            ratelimit.admit(counter, tenant, "GET", 10**9)
+            ratelimit.reserve(counter, tenant, "read", 1_800_000_000 + n, 10, 10**9)
             counter_ms.append((time.perf_counter() - t0) * 1000)
     return {"ready_s": ready_s, "n": requests_per_op, "create": create_ms, "retrieve": retrieve_ms,
             **timings, "getitem": getitem_ms, "rate counter": counter_ms}
@@ -201,23 +208,6 @@ def bench_imports(repeats: int, before: Path | None = None) -> dict[str, dict[st
                 results[label].setdefault(name, []).append(
                     _fresh_process_seconds(_IMPORT_SNIPPET.format(layer=str(layer), path=str(path))))
     return results
-
-
-@contextmanager
-def worktree(revision: str | None) -> Iterator[Path | None]:
-    """A checkout of `revision` in a temporary folder (for the before/after import comparison)."""
-    if not revision:
-        yield None
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            yield path
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False,
-                           capture_output=True)
 
 
 def render_webhooks(results: dict[str, Any]) -> list[str]:
@@ -282,7 +272,8 @@ BEFORE_LABEL = ""
 
 
 def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_results: dict, command: str,
-           webhook_results: dict[str, Any] | None = None, writes: dict[str, dict[str, float]] | None = None) -> str:
+           webhook_results: dict[str, Any] | None = None, writes: dict[str, dict[str, float]] | None = None,
+           cost_lines: list[str] | None = None) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -297,29 +288,28 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
         "| operation | requests | p50 (ms) | p99 (ms) | mean (ms) |",
         "|---|---:|---:|---:|---:|",
     ]
-    labels = {"create": "POST /v1/customers (authorizer + rate counter + 1 transaction)",
-              "retrieve": "GET /v1/customers/{id} (authorizer + rate counter + 1 GetItem)",
-              "update": "POST /v1/customers/{id} (metadata merge: rate counter + GetItem + 1 transaction)",
-              "list": "GET /v1/customers?limit=10&starting_after=… (rate counter + 1 Query)",
-              "list (status=inactive, tag=vip)": "GET /v1/customers?status=inactive&tag=vip (rate counter + "
-                                                 "counter item + index Query + BatchGet)",
-              "delete": "DELETE /v1/customers/{id} (rate counter + GetItem + 1 transaction)",
+    labels = {"create": "POST /v1/customers (1 transaction, its search tokens put beside it)",
+              "retrieve": "GET /v1/customers/{id} (1 GetItem)",
+              "update": "POST /v1/customers/{id} (metadata merge: GetItem + 1 transaction)",
+              "list": "GET /v1/customers?limit=10&starting_after=… (1 Query)",
+              "list (status=inactive, tag=vip)": "GET /v1/customers?status=inactive&tag=vip (counters Query + "
+                                                 "index Query + BatchGet)",
+              "delete": "DELETE /v1/customers/{id} (GetItem + 1 transaction)",
               "getitem": "floor: one GetItem straight to DynamoDB Local",
-              "rate counter": "the per-account limit's counter update alone (1 conditional UpdateItem)"}
+              "rate counter": "a rate-limit reservation alone (1 conditional UpdateItem)"}
     for op, label in labels.items():
         values = stack[op]
         lines.append(f"| {label} | {len(values)} | {percentile(values, 50):.1f} | {percentile(values, 99):.1f} | "
                      f"{statistics.mean(values):.1f} |")
     floor50, counter50 = percentile(stack["getitem"], 50), percentile(stack["rate counter"], 50)
     lines += ["", f"Retrieve p50 is {percentile(stack['retrieve'], 50) / floor50:.2f}× the engine's GetItem p50: "
-              "the difference is the API layer: HTTP, building the payload-2.0 event, the authorizer (its key "
-              "cache warm), the handler and the rate counter beside the read, all in one Python process on 2 "
-              "cores shared with DynamoDB Local.",
-              "", "The per-account rate limit adds one conditional UpdateItem to every request: p50 "
-              f"{counter50:.1f} ms alone, {counter50 / floor50:.2f}× the GetItem floor (DynamoDB Local "
-              "commits each write to disk; in AWS a write takes a few ms, "
-              "and costs 1 write unit). A write waits for it before running; a read runs beside it, so a "
-              "read pays the slower of the two rather than their sum."]
+              "the difference is the API layer: HTTP, building the payload-2.0 event, authentication (its key "
+              "cache warm) and the handler, all in one Python process on 2 cores shared with DynamoDB Local.",
+              "", "The per-account rate limit writes nothing for an environment's first `limit // 20` requests "
+              "of a tenant in a second, then one conditional UpdateItem per `limit // 10` requests (a "
+              f"reservation): p50 {counter50:.1f} ms alone, {counter50 / floor50:.2f}× the GetItem floor "
+              "(DynamoDB Local commits each write to disk; in AWS a write takes a few ms and costs 1 write "
+              "unit). The request that makes a reservation waits for it; the others pay nothing."]
     if "limit off" in stack:
         off = stack["limit off"]
         lines += ["", "| with the limit off (`RATE_LIMIT_PER_SECOND=0`, another stack, same run) | requests | p50 (ms) "
@@ -356,12 +346,31 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
                   "word and value; an update writes only the tokens that change.", "",
                   *capacity.render_write_cost(writes)]
     lines += render_imports(imports)
+    lines += cost_lines or []
     return "\n".join(lines) + "\n"
+
+
+def _cost_refs(value: str) -> list[str]:
+    """Revisions to measure, oldest first; the working tree is measured last unless the list already
+    names it (`.`) or ends with HEAD (a clean measurement of what is committed)."""
+    refs = [r.strip() for r in value.split(",") if r.strip()]
+    return refs if cost.WORKING_TREE in refs or refs[-1:] == ["HEAD"] else [*refs, cost.WORKING_TREE]
+
+
+def bench_cost(args: argparse.Namespace) -> dict[str, Any]:
+    return cost.run(args.cost_refs, runs=args.cost_runs, read_runs=args.cost_read_runs,
+                    burst_creates=args.cost_burst, burst_threads=args.cost_threads,
+                    latency_writes=args.cost_latency_writes, log=lambda m: print(m, file=sys.stderr, flush=True),
+                    keep_records=args.cost_keep_records)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the report (default docs/benchmarks.md; with --only cost, only its cost section "
+                             "is replaced, and only when --out is given)")
+    parser.add_argument("--only", choices=["cost"], default=None, help="run one section only")
+    parser.add_argument("--json", type=Path, default=None, help="also write the cost figures as JSON here")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--webhook-writes", type=int, default=100)
@@ -369,7 +378,34 @@ def main() -> int:
                         help="a git revision whose handlers' import times are measured beside this tree's")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 50_000],
                         help="account sizes for the cost table")
+    parser.add_argument("--cost-refs", type=_cost_refs, default=[cost.WORKING_TREE],
+                        help="comma-separated git revisions whose cost is measured before the working tree's, "
+                             "oldest first (e.g. 585ab21 or 585ab21,HEAD); '.' is the working tree (appended "
+                             "last unless listed)")
+    parser.add_argument("--cost-runs", type=int, default=20, help="runs of each write operation per endpoint count")
+    parser.add_argument("--cost-read-runs", type=int, default=12, help="runs of each read operation per endpoint count")
+    parser.add_argument("--cost-burst", type=int, default=300, help="creates in the pipeline burst (0: no pipeline)")
+    parser.add_argument("--cost-threads", type=int, default=8, help="clients sending the burst")
+    parser.add_argument("--cost-latency-writes", type=int, default=30, help="sequential writes for write → delivery")
+    parser.add_argument("--cost-keep-records", type=Path, default=None,
+                        help="keep each tree's recorded calls and measurement windows in this folder")
     args = parser.parse_args()
+    shown_args = " ".join(a for a in sys.argv[1:])
+    started = time.perf_counter()
+    if args.only == "cost":
+        report_cost = bench_cost(args)
+        report_cost["seconds"] = time.perf_counter() - started
+        command = f".venv/bin/python -m benchmarks {shown_args}".strip()
+        report_cost["command"] = command
+        section = cost.render(report_cost, command)
+        if args.json:
+            args.json.write_text(cost.to_json(report_cost) + "\n")
+        if args.out:
+            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
+            args.out.write_text(cost.replace_section(existing, section))
+        print("\n".join(section))
+        return 1 if report_cost.get("errors") else 0
+    out = args.out or ROOT / "docs" / "benchmarks.md"
     stack = bench_stack(args.requests)
     stack["limit off"] = bench_without_limit(args.requests)
     webhook_results = bench_webhooks(args.webhook_writes)
@@ -379,11 +415,18 @@ def main() -> int:
     with worktree(args.imports_before) as before:
         BEFORE_LABEL = f"`{args.imports_before}`" if before else ""
         imports = bench_imports(args.repeats, before)
-    command = "make bench" + (f" BENCH_ARGS='--imports-before {args.imports_before}'" if before else "")
-    report = render(stack, imports, capacity_results, command, webhook_results, writes)
-    args.out.write_text(report)
+    extra = " ".join(a for a in sys.argv[1:] if a not in ("--out", str(args.out)))
+    command = "make bench" + (f" BENCH_ARGS='{extra}'" if extra else "")
+    report_cost = bench_cost(args)
+    report_cost["seconds"] = time.perf_counter() - started
+    report_cost["command"] = command
+    if args.json:
+        args.json.write_text(cost.to_json(report_cost) + "\n")
+    report = render(stack, imports, capacity_results, command, webhook_results, writes,
+                    cost_lines=cost.render(report_cost, command))
+    out.write_text(report)
     print(report)
-    return 0
+    return 1 if report_cost.get("errors") else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ delivery throughput with ten endpoints that each take 50 ms to answer."""
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from typing import Any
@@ -85,3 +86,96 @@ def throughput(info: dict[str, Any], endpoints: int, customers: int) -> dict[str
     finally:
         for receiver in receivers:
             receiver.close()
+
+
+def _latency_of(session: requests.Session, api: str, receiver: Receiver, body: dict[str, Any],
+                timeout: float = 300) -> float:
+    """ms from sending one create to its event's first delivery attempt arriving at `receiver`."""
+    t0 = time.time()
+    response = session.post(f"{api}/v1/customers", json=body, timeout=60)
+    response.raise_for_status()
+    cid = response.json()["id"]
+    got = receiver.wait_for(lambda d: any(x.body["data"]["object"]["id"] == cid for x in d), timeout)
+    arrival = next((x.received_at for x in got if x.body["data"]["object"]["id"] == cid), None)
+    if arrival is None:
+        raise RuntimeError(f"no delivery of {cid} within {timeout:.0f} s")
+    return (arrival - t0) * 1000
+
+
+def burst_with_bystander(info: dict[str, Any], other: dict[str, Any], creates: int, threads: int,
+                         idle_samples: int = 5) -> dict[str, Any]:
+    """Events per second through fan-out and delivery while `threads` clients of one account create
+    `creates` customers (one endpoint), and what that burst does to another account's single event:
+    its write → delivery latency before the burst (idle, one at a time) and while it runs (a write a
+    second until the burst's last delivery)."""
+    session, api = _account_session(info), info["api_url"]
+    bystander = _account_session(other)
+    mine, theirs = Receiver(), Receiver()
+    try:
+        _register(session, api, mine)
+        _register(bystander, api, theirs)
+        idle = [_latency_of(bystander, api, theirs, {"name": f"Idle {i}"}) for i in range(idle_samples)]
+        before = len(mine.deliveries)
+        counter = iter(range(creates))
+        lock = threading.Lock()
+        failures: list[str] = []
+        acknowledged = [0.0]
+
+        def client() -> None:
+            own = requests.Session()
+            own.headers.update(session.headers)
+            while True:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                response = own.post(f"{api}/v1/customers", json={"name": f"Burst {n}"}, timeout=60)
+                if not response.ok:
+                    failures.append(f"{response.status_code} {response.text[:100]}")
+                with lock:
+                    acknowledged[0] = max(acknowledged[0], time.time())
+
+        done = threading.Event()
+        sent: list[tuple[str, float]] = []  # the bystander's creates during the burst: (id, sent at)
+
+        def bystander_writes() -> None:
+            """Another account writes once a second while the burst lasts, not waiting for deliveries."""
+            while not done.wait(1.0):
+                started = time.time()
+                response = bystander.post(f"{api}/v1/customers", json={"name": f"During {len(sent)}"}, timeout=60)
+                if response.ok:
+                    sent.append((response.json()["id"], started))
+
+        t0 = time.time()
+        workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        watcher = threading.Thread(target=bystander_writes, daemon=True)
+        watcher.start()
+        mine.wait_for(lambda d: len(d) - before >= creates - len(failures), 900)
+        done.set()
+        watcher.join()
+        for worker in workers:
+            worker.join()
+        wanted = {cid for cid, _ in sent}
+        got = theirs.wait_for(lambda d: wanted <= {x.body["data"]["object"]["id"] for x in d}, 300)
+        arrived = {}
+        for x in got:
+            arrived.setdefault(x.body["data"]["object"]["id"], x.received_at)
+        during = [(arrived[cid] - at) * 1000 for cid, at in sent if cid in arrived]
+        arrivals = sorted(d.received_at for d in mine.deliveries[before:])
+        if len(arrivals) < creates - len(failures):
+            raise RuntimeError(f"only {len(arrivals)} of {creates} burst deliveries arrived")
+        span = arrivals[-1] - t0
+        idle_median = statistics.median(idle)
+        during_median = statistics.median(during) if during else float("nan")
+        return {"creates": creates, "threads": threads, "failed_creates": len(failures),
+                "span_s": span, "events_per_second": len(arrivals) / span,
+                "api_per_second": creates / max(acknowledged[0] - t0, 1e-9),
+                "bystander_idle_ms": idle_median, "idle_n": len(idle),
+                "bystander_burst_ms": during_median, "during_n": len(during),
+                "bystander_burst_max_ms": max(during) if during else float("nan"),
+                "bystander_ratio": during_median / idle_median if idle_median else float("nan")}
+    finally:
+        mine.close()
+        theirs.close()
