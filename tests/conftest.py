@@ -99,9 +99,9 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_caches()
     # moto's in-process DynamoDB is not thread-safe (a write beside another fails copying its dicts);
     # what production runs beside a transaction runs inline here. DynamoDB Local runs it concurrently.
-    from customers_core.dal import customers
+    from customers_core import beside
 
-    monkeypatch.setattr(customers, "_beside", _Inline)
+    monkeypatch.setattr(beside, "submit", _Inline().submit)
     with mock_aws():
         yield
     clear_caches()

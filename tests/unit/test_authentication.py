@@ -80,3 +80,23 @@ def test_keys_are_stored_only_as_hashes(table, account):
     assert account["secret"] not in repr(raw)
     listed = api_keys.list_keys(table, account["account_id"])
     assert len(listed) == 1 and "secret" not in listed[0]
+
+
+def test_a_busy_key_is_looked_up_again_beside_a_request_before_its_entry_expires(retrieve, table, account,
+                                                                                 monkeypatch):
+    """After half the cache time, a request answers from the cache while the key is read again beside
+    it (customers_core.beside): no request of a busy key waits for a lookup, and a revocation still
+    bites within key_cache_seconds × 2."""
+    from types import SimpleNamespace
+
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(api_keys, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: 0))
+    api_keys._cache.clear()
+    headers = {"x-api-key": account["secret"]}
+    assert retrieve(headers)[0] == 200  # looked up, cached at 1000
+    clock.now = 1020.0  # past half of 30 s: answered from the cache, looked up again beside it
+    api_keys.revoke_key(table, account["key_id"])
+    assert retrieve(headers)[0] == 200
+    assert api_keys.hash_secret(account["secret"]) not in api_keys._cache  # the refresh saw the revocation
+    status, body = retrieve(headers)
+    assert status == 401 and body["error"]["code"] == "api_key_invalid"

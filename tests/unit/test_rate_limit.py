@@ -128,6 +128,12 @@ def test_a_limiter_that_cannot_reach_the_table_admits_the_request(table, account
     assert warnings and warnings[0].error == "ThrottlingException"
 
 
+def _waited(pending) -> None:
+    """A reservation runs beside the request; the request's writes (and its answer) wait for it."""
+    if pending is not None:
+        pending.result()
+
+
 def _writes_counting(table):
     from customers_core import keys
 
@@ -151,10 +157,10 @@ def test_a_few_requests_a_second_write_nothing_and_a_busy_container_reserves_in_
     tenant, second = key_shapes.tenant("acct_01JLIMITER0000000000000000", False), 1_800_000_000
     limiter = Limiter()
     for _ in range(5):  # the allowance: 100 // 20 per second, no write
-        limiter.admit(table, tenant, "GET", 100, now=second + 0.5)
+        assert limiter.admit(table, tenant, "GET", 100, now=second + 0.5) is None  # admitted on the spot
     assert writes == [] and table.get(key_shapes.rate_window(tenant, "read", second)) is None
     for _ in range(25):  # 30 in all: the allowance accounted, then chunks of 100 // 10
-        limiter.admit(table, tenant, "GET", 100, now=second + 0.5)
+        _waited(limiter.admit(table, tenant, "GET", 100, now=second + 0.5))
     assert len(writes) == 3
     assert table.get(key_shapes.rate_window(tenant, "read", second))["n"] == 35  # 30 used, 5 reserved
 
@@ -169,10 +175,10 @@ def test_a_burst_over_several_containers_is_refused_beyond_the_limit_within_its_
     admitted = refused = 0
     for i in range(300):
         try:
-            containers[i % 3].admit(table, tenant, "POST", 100, now=second + 0.3)
+            _waited(containers[i % 3].admit(table, tenant, "POST", 100, now=second + 0.3))
             admitted += 1
         except RateLimited:
             refused += 1
     assert 80 <= admitted <= 100 and refused == 300 - admitted
     assert table.get(key_shapes.rate_window(tenant, "write", second))["n"] <= 100
-    containers[0].admit(table, tenant, "POST", 100, now=second + 1.3)  # the next second starts afresh
+    _waited(containers[0].admit(table, tenant, "POST", 100, now=second + 1.3))  # the next second starts afresh

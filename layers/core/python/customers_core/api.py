@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from customers_core import idempotency, ids, ratelimit
 from customers_core.auth import Principal, principal_from_context
-from customers_core.dal.table import ReceiptTaken, get_table
+from customers_core.dal.table import ReceiptTaken, Table, get_table, write_gate
 from customers_core.errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, ResourceMissing
 from customers_core.http import compact_json, decode_body, decode_form, validation_error
 from customers_core.logic.api_keys import authorize
@@ -181,19 +181,25 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     logger.append_keys(request_id=request_id, account=getattr(who, "account_id", None),
                        livemode=getattr(who, "livemode", None))
     token = _request.set(_Request(request_id, who))
+    gate = write_gate.set(None)
     try:
         if isinstance(who, Principal):
-            ratelimit.admit(get_table(), who.tenant, method, get_settings().rate_limit_per_second)
+            # Admitted here, or a reservation running beside the route's first read: the route's
+            # writes wait for it (write_gate), and its answer is replaced by the 429 if refused.
+            write_gate.set(ratelimit.limiter.admit(get_table(), who.tenant, method,
+                                                   get_settings().rate_limit_per_second))
         if idempotency_key is not None and method == "POST" and isinstance(who, Principal) \
                 and app not in _WITHOUT_IDEMPOTENCY:
             result = idempotency.guarded(get_table(), who, idempotency_key, event, request_id,
                                          lambda: app.resolve(event, context), hold=app in _HOLDING)
         else:
             result = app.resolve(event, context)
+        Table.pass_gate()  # a read over the limit: its answer is replaced by the 429
     except ApiError as exc:  # refused by the rate limit or the idempotency key
         logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
         result = _error_result(exc)
     finally:
+        write_gate.reset(gate)
         _request.reset(token)
     headers_out = result.setdefault("headers", {})
     headers_out["Request-Id"] = request_id

@@ -17,8 +17,8 @@ with the answer afterwards; meanwhile the same key gets 409 `idempotency_key_in_
 whose request died frees itself after LOCK_SECONDS.
 
 An answer given without any write (a 404, a 409 conflict) is stored after the fact, so its retry gets
-the same answer. Requests rejected by validation (400, 401, 403, 413, 415) and server errors are not
-stored, so they can be corrected or retried.
+the same answer. Requests rejected by validation (400, 401, 403, 413, 415) or by the rate limit (429)
+and server errors are not stored, so they can be corrected or retried.
 
 Why not Powertools' idempotency utility: it keys records per function (a key reused on another
 endpoint would run again instead of failing with 400), puts every record of a function under one
@@ -48,7 +48,7 @@ KEY_MAX = 255
 RETENTION_SECONDS = 24 * 3600
 LOCK_SECONDS = 60  # a held record whose request died frees its key after this
 MAX_STORED = 350_000  # bytes; DynamoDB items stop at 400 KB
-_NOT_STORED = {400, 401, 403, 413, 415}
+_NOT_STORED = {400, 401, 403, 413, 415, 429}
 _JSON_HEADERS = {"Content-Type": "application/json"}
 # A record may be (re)written where there is none, or the old one has expired, or a lock was abandoned.
 _FREE = "attribute_not_exists(pk) OR expires_at < :now OR (#state = :running AND locked_until < :now)"

@@ -11,7 +11,9 @@ two ways (docs/decisions.md, "rate limit"):
 - an allowance of `limit // 20` requests per tenant per second that it admits without asking the
   table: an account that sends a few requests a second, the common case, costs no write at all;
 - beyond that, reservations of `limit // 10` tokens at a time (one UpdateItem, which also accounts
-  the allowance already used), so a busy container writes once per ten requests.
+  the allowance already used), so a busy container writes once per ten requests. The reservation
+  runs beside the request's first read (customers_core.beside); the request's writes wait for it
+  (dal.table.write_gate), so a refused request writes nothing and the limit adds no round trip.
 Reserved tokens that a container does not use are lost with the second, so the limit is never
 exceeded by reservations; it can be exceeded only by allowances, when more than 20 environments each
 serve the same account below their allowance in the same second (a burst makes environments busy,
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
-from customers_core import keys
+from customers_core import beside, keys
 from customers_core.dal.table import TABLE_ERRORS, ConditionFailed, Table
 from customers_core.errors import RateLimited
 from customers_core.observability import logger
@@ -69,21 +72,43 @@ class Limiter:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._lock = threading.Lock()  # several requests at once where one process serves many (local stack)
 
-    def admit(self, table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
-        """Count this request in its second; RateLimited once the tenant's `limit` is used up."""
+    def admit(self, table: Table, tenant: str, method: str, limit: int, *,
+              now: float | None = None) -> Future[None] | None:
+        """Count this request in its second. None: admitted here and now. A Future: a reservation is
+        being made beside the request (customers_core.beside); its result() raises RateLimited if the
+        tenant's `limit` is used up. Raises RateLimited at once when this environment already knows."""
         if limit <= 0:
-            return
+            return None
         second = int(time.time() if now is None else now)
         kind = kind_of(method)
         with self._lock:
-            window = self._windows.get((tenant, kind))
-            if window is None or window.second != second:
-                if len(self._windows) > 10_000:
-                    self._windows.clear()
-                window = self._windows[(tenant, kind)] = _Window(second)
-            if not window.refused and (window.used < window.granted or
-                                       (window.granted == 0 and window.used < limit // ALLOWANCE_SHARE)):
-                window.used += 1
+            window = self._window(tenant, kind, second)
+            if self._take_local(window, limit):
+                return None
+            if window.refused:
+                raise _refusal(kind, limit)
+        return beside.submit(self._reserve, table, tenant, kind, second, limit)
+
+    def _window(self, tenant: str, kind: str, second: int) -> _Window:
+        window = self._windows.get((tenant, kind))
+        if window is None or window.second != second:
+            if len(self._windows) > 10_000:
+                self._windows.clear()
+            window = self._windows[(tenant, kind)] = _Window(second)
+        return window
+
+    @staticmethod
+    def _take_local(window: _Window, limit: int) -> bool:
+        if not window.refused and (window.used < window.granted or
+                                   (window.granted == 0 and window.used < limit // ALLOWANCE_SHARE)):
+            window.used += 1
+            return True
+        return False
+
+    def _reserve(self, table: Table, tenant: str, kind: str, second: int, limit: int) -> None:
+        with self._lock:  # one reservation at a time per environment (several where one process serves many)
+            window = self._window(tenant, kind, second)
+            if self._take_local(window, limit):  # another request's reservation made room meanwhile
                 return
             if not window.refused:
                 unaccounted = window.used - window.granted  # the allowance, once a reservation is needed
@@ -103,17 +128,23 @@ class Limiter:
                     window.used += 1
                     return
                 window.refused = True  # the rest of this second is refused without asking again
-        raise RateLimited(f"Too many {kind} requests for this account: at most {limit} per second. Retry after "
-                          "the time in Retry-After.", retry_after=1)
+        raise _refusal(kind, limit)
 
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
 
 
+def _refusal(kind: str, limit: int) -> RateLimited:
+    return RateLimited(f"Too many {kind} requests for this account: at most {limit} per second. Retry after the "
+                       "time in Retry-After.", retry_after=1)
+
+
 limiter = Limiter()
 
 
 def admit(table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:
-    """This environment's limiter: admit the request or raise RateLimited."""
-    limiter.admit(table, tenant, method, limit, now=now)
+    """This environment's limiter, waited for: admit the request or raise RateLimited."""
+    pending = limiter.admit(table, tenant, method, limit, now=now)
+    if pending is not None:
+        pending.result()

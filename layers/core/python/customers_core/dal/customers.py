@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import Any
 
-from customers_core import keys
+from customers_core import beside, keys
 from customers_core.addresses import lookup_key
 from customers_core.dal.table import Item, ReceiptTaken, Table, TransactionCanceled, serialize
 
@@ -183,7 +181,8 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
     # metadata values) removes the rest right after, before the request returns.
     later = operations[MAX_TRANSACTION:]
     operations, labels = operations[:MAX_TRANSACTION], labels[:MAX_TRANSACTION]
-    putting = _beside().submit(table.batch_write, puts=added) if added else None
+    table.pass_gate()  # a request refused by its rate limit writes nothing, tokens included
+    putting = beside.submit(table.batch_write, puts=added) if added else None
     try:
         _commit(table, operations, labels, changing=old is not None)
     except Exception:
@@ -196,13 +195,6 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
         putting.result()
     for start in range(0, len(later), MAX_TRANSACTION):
         table.transact_write(later[start:start + MAX_TRANSACTION])
-
-
-@cache
-def _beside() -> ThreadPoolExecutor:
-    """Where a write's token puts run while its transaction does (one at a time in Lambda; several
-    where one process serves many requests, as the local stack does)."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="token-writer")
 
 
 def _commit(table: Table, operations: list[dict[str, Any]], labels: list[str], *, changing: bool) -> None:

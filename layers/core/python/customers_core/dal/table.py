@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
+from contextvars import ContextVar
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,12 @@ def _to_dynamo(value: Any) -> Any:
     return value
 
 
+# A write of the request being handled waits for this first: the per-account limit's reservation,
+# made beside the request's first read (customers_core.ratelimit). Refused, it raises, and the
+# request writes nothing.
+write_gate: ContextVar[Future[None] | None] = ContextVar("write_gate", default=None)
+
+
 class Table:
     """One DynamoDB table, addressed through the low-level client. Every call asks DynamoDB for the
     capacity it consumed and adds it, with the items it read, to `stats` (benchmarks read them)."""
@@ -69,6 +77,13 @@ class Table:
             self.stats["capacity"] += float(entry.get("CapacityUnits", 0))
         self.stats["items_read"] += items_read
         self.stats["calls"] += 1
+
+    @staticmethod
+    def pass_gate() -> None:
+        """Wait for the request's write gate (write_gate); raises what refused it."""
+        gate = write_gate.get()
+        if gate is not None:
+            gate.result()
 
     @property
     def client(self) -> DynamoDBClient:
@@ -174,6 +189,7 @@ class Table:
     def put(self, item: Item, *, condition: str | None = None, values: dict[str, Any] | None = None,
             names: dict[str, str] | None = None) -> None:
         """PutItem; ConditionalCheckFailed propagates (see condition_failed)."""
+        self.pass_gate()
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item), "ReturnConsumedCapacity": "TOTAL"}
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -220,6 +236,7 @@ class Table:
     def update(self, key: dict[str, str], expression: str, *, values: dict[str, Any] | None = None,
                names: dict[str, str] | None = None, condition: str | None = None) -> Item:
         """UpdateItem; returns the item as it is after the update. ConditionalCheckFailed propagates."""
+        self.pass_gate()
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "UpdateExpression": expression,
                                   "ReturnValues": "ALL_NEW", "ReturnConsumedCapacity": "TOTAL"}
         if values:
@@ -235,6 +252,7 @@ class Table:
     def delete(self, key: dict[str, str], *, condition: str | None = None, values: dict[str, Any] | None = None,
                names: dict[str, str] | None = None) -> Item | None:
         """DeleteItem; returns the deleted item (None if there was none)."""
+        self.pass_gate()
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "ReturnValues": "ALL_OLD",
                                   "ReturnConsumedCapacity": "TOTAL"}
         if condition:
@@ -270,6 +288,7 @@ class Table:
 
     def batch_write(self, *, puts: Sequence[Item] = (), deletes: Sequence[dict[str, str]] = ()) -> None:
         """Unconditional puts and deletes, 25 a call (BatchWriteItem), unprocessed ones sent again."""
+        self.pass_gate()
         requests = [{"PutRequest": {"Item": serialize(i)}} for i in puts] + \
                    [{"DeleteRequest": {"Key": serialize(k)}} for k in deletes]
         for start in range(0, len(requests), 25):
@@ -286,6 +305,7 @@ class Table:
 
     def transact_write(self, operations: list[dict[str, Any]]) -> None:
         """Write all or nothing. Raises TransactionCanceled with the per-operation reasons."""
+        self.pass_gate()
         for op in operations:
             for body in op.values():
                 body["TableName"] = self.name

@@ -1,4 +1,4 @@
-"""Accounts and API keys: creation (secret shown once), listing, revocation, and the authorizer's
+"""Accounts and API keys: creation (secret shown once), listing, revocation, and the request path's
 key → principal lookup."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import string
 import time
 from typing import Any
 
-from customers_core import ids, keys
+from customers_core import beside, ids, keys
 from customers_core.auth import SCOPES
 from customers_core.dal import api_keys as dal
 from customers_core.dal.table import Table
@@ -101,8 +101,8 @@ _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
 def authorize(table: Table, headers: dict[str, str], cache_seconds: float) -> dict[str, Any]:
-    """The authorizer's context for a request: the principal, or `error` saying why there is none.
-    Lookups are reused for `cache_seconds` (< 60) so a revoked key stops working within 60 s."""
+    """The caller's principal for a request, or `error` saying why there is none. Lookups are reused
+    for `cache_seconds` (< 60) so a revoked key stops working within 60 s."""
     secret = extract_key(headers)
     if secret is None:
         return {"error": "api_key_missing"}
@@ -112,13 +112,26 @@ def authorize(table: Table, headers: dict[str, str], cache_seconds: float) -> di
     now = time.monotonic()
     hit = _cache.get(secret_hash)
     if hit and now - hit[0] < cache_seconds:
+        if now - hit[0] > cache_seconds / 2 and secret_hash not in _refreshing:
+            # Looked up again beside this request, so a busy key never waits for its lookup.
+            _refreshing.add(secret_hash)
+            beside.submit(_lookup, table, secret, secret_hash).add_done_callback(
+                lambda _: _refreshing.discard(secret_hash))
         return hit[1]
+    return _lookup(table, secret, secret_hash)
+
+
+_refreshing: set[str] = set()
+
+
+def _lookup(table: Table, secret: str, secret_hash: str) -> dict[str, Any]:
     item = dal.get_key_by_hash(table, secret_hash)
     if item is None or item.get("revoked") or item["livemode"] != secret.startswith(("sk_live_", "rk_live_")):
+        _cache.pop(secret_hash, None)
         return {"error": "api_key_invalid"}  # not cached: a key created a moment later must work
     context = {"account_id": item["account_id"], "livemode": item["livemode"],
                "scopes": " ".join(item["scopes"]), "key_id": item["key_id"]}
     if len(_cache) > 10_000:
         _cache.clear()
-    _cache[secret_hash] = (now, context)
+    _cache[secret_hash] = (time.monotonic(), context)
     return context
