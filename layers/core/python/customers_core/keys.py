@@ -71,14 +71,19 @@ def wallet_marker(tenant_prefix: str, address_key: str, network: str, chain_id: 
 
 
 def filtered_partition(tenant_prefix: str, attribute: str, value: str) -> str:
-    """GSI1 partition of the customers with one attribute value (status, sentiment, tag), by id."""
+    """The base-table partition of the customers with one attribute value (status, sentiment, tag),
+    by id: their index entries."""
     return f"{tenant_prefix}#{attribute.upper()}#{value}"
 
 
 def customer_index_entry(tenant_prefix: str, customer_id: str, attribute: str, value: str) -> Key:
-    """An index entry in the customer's own item collection, listed under `filtered_partition`."""
-    return {"pk": f"{tenant_prefix}#CUS#{customer_id}", "sk": f"IDX#{attribute}#{value}",
-            "gsi1pk": filtered_partition(tenant_prefix, attribute, value), "gsi1sk": customer_id}
+    """A customer's entry under one attribute value: read with consistent Queries, no GSI write."""
+    return {"pk": filtered_partition(tenant_prefix, attribute, value), "sk": customer_id}
+
+
+def count_name(attribute: str, value: str) -> str:
+    """The attribute of the customer counts that counts one attribute value (`IDX#tag#vip`)."""
+    return f"IDX#{attribute}#{value}"
 
 
 def customer_counters_partition(tenant_prefix: str) -> str:

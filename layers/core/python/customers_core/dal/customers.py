@@ -41,18 +41,18 @@ def _unique_value(field: str, item: Item | None) -> str | None:
 
 
 def index_entries(tenant: str, item: Item | None) -> dict[str, Item]:
-    """The index entries a live customer has, by sort key, each carrying copies of the filterable
-    attributes so combined filters can be checked on the index without reading the customer."""
+    """The index entries a live customer has, by the name of their count (`IDX#tag#vip`), each
+    carrying copies of the filterable attributes so combined filters can be checked on the entry
+    without reading the customer. Base-table items in their value's partition: a list filter reads
+    them consistently, and writing one costs no GSI write."""
     if not item or item.get("deleted"):
         return {}
     copies = {k: item[k] for k in INDEXED_COPIES if k in item}
     pairs = [("status", item.get("status", "active")), ("sentiment", item.get("sentiment", "neutral"))]
     pairs += [("tag", tag) for tag in item.get("tags") or []]
-    entries = {}
-    for attribute, value in pairs:
-        key = keys.customer_index_entry(tenant, item["id"], attribute, value)
-        entries[key["sk"]] = {**key, "entity": "customer_index", "customer_id": item["id"], **copies}
-    return entries
+    return {keys.count_name(attribute, value): {**keys.customer_index_entry(tenant, item["id"], attribute, value),
+                                                "entity": "customer_index", "customer_id": item["id"], **copies}
+            for attribute, value in pairs}
 
 
 def wallet_markers(tenant: str, item: Item | None) -> dict[tuple[str, str], Item]:
@@ -97,7 +97,7 @@ def search_tokens(item: Item | None) -> set[tuple[str, str]]:
         tokens.add(("phone", normalize_phone(str(item["phone"]))))
     if item.get("external_id"):
         tokens.add(("external_id", str(item["external_id"]).lower()))
-    tokens.add(("status", str(item.get("status", "active"))))
+    # No status token: a status clause reads the status's index entries (logic.search).
     tokens |= {("tag", str(t).lower()) for t in item.get("tags") or []}
     tokens |= {("metadata", metadata_token(k, str(v))) for k, v in (item.get("metadata") or {}).items()}
     return {(field, escape_token(token)) for field, token in tokens}
@@ -164,10 +164,10 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
     counts = _count_changes(old, new, old_entries.keys(), new_entries.keys())
     if counts:
         add("count", _count(tenant, counts))
-    for sort_key in old_entries.keys() - new_entries.keys():
-        add("index", {"Delete": {"Key": serialize({"pk": old_entries[sort_key]["pk"], "sk": sort_key})}})
-    for sort_key, entry in new_entries.items():
-        if old_entries.get(sort_key) != entry:
+    for name in old_entries.keys() - new_entries.keys():
+        add("index", {"Delete": {"Key": serialize({"pk": old_entries[name]["pk"], "sk": old_entries[name]["sk"]})}})
+    for name, entry in new_entries.items():
+        if old_entries.get(name) != entry:
             add("index", {"Put": {"Item": serialize(entry)}})
     old_tokens, new_tokens = token_items(tenant, old), token_items(tenant, new)
     # A removed value stops matching with the commit (its token goes in the transaction); an added
@@ -286,7 +286,7 @@ def _counts(table: Table, tenant: str) -> dict[str, int]:
 def count_values(table: Table, tenant: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Live customers per (attribute, value), all from one read of the account's counters."""
     totals = _counts(table, tenant)
-    return {(attribute, value): totals.get(keys.customer_index_entry(tenant, "-", attribute, value)["sk"], 0)
+    return {(attribute, value): totals.get(keys.count_name(attribute, value), 0)
             for attribute, value in pairs}
 
 

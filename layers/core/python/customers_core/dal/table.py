@@ -114,20 +114,21 @@ class Table:
                 pending = dict(response.get("UnprocessedKeys") or {})
         return found
 
-    def query_range(self, *, index: str, partition: str, lower: str | None = None, upper: str | None = None,
+    def query_range(self, *, index: str | None, partition: str, lower: str | None = None, upper: str | None = None,
                     forward: bool = False, filter_expression: str | None = None,
                     names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                     want: int, read_cap: int | None = None) -> tuple[list[Item], bool]:
-        """Items of one GSI partition with sort key in [lower, upper], in order, that pass the filter:
-        stops at `want` matches or after evaluating `read_cap` items (None: no cap), whichever is first.
-        Returns the matches and whether the partition was read to its end."""
+        """Items of one GSI partition (or, with index None, a base-table partition, read consistently)
+        with sort key in [lower, upper], in order, that pass the filter: stops at `want` matches or
+        after evaluating `read_cap` items (None: no cap), whichever is first. Returns the matches and
+        whether the partition was read to its end."""
         if lower is not None and upper is not None and lower > upper:
             return [], True  # an empty range (DynamoDB refuses BETWEEN with its bounds reversed)
         condition = "#pk = :pk"
-        expr_names = {"#pk": f"{index}pk", **(names or {})}
+        expr_names = {"#pk": f"{index or ''}pk", **(names or {})}
         expr_values: dict[str, Any] = {":pk": partition, **(values or {})}
         if lower is not None or upper is not None:
-            expr_names["#sk"] = f"{index}sk"
+            expr_names["#sk"] = f"{index or ''}sk"
         if lower is not None and upper is not None:
             condition += " AND #sk BETWEEN :lo AND :hi"
         elif lower is not None:
@@ -139,7 +140,7 @@ class Table:
         if upper is not None:
             expr_values[":hi"] = upper
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "KeyConditionExpression": condition,
+            "TableName": self.name, "KeyConditionExpression": condition, **_index_or_consistent(index),
             "ExpressionAttributeNames": expr_names, "ScanIndexForward": forward,
             "ExpressionAttributeValues": serialize(expr_values), "ReturnConsumedCapacity": "TOTAL",
         }
@@ -166,12 +167,12 @@ class Table:
             kwargs["ExclusiveStartKey"] = last
         return matches, False
 
-    def count_range(self, *, index: str, partition: str, filter_expression: str | None = None,
+    def count_range(self, *, index: str | None, partition: str, filter_expression: str | None = None,
                     names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> int:
-        """How many items of a GSI partition pass the filter (Select=COUNT: nothing is returned)."""
+        """How many items of a GSI (or base-table) partition pass the filter (Select=COUNT)."""
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": f"{index}pk", **(names or {})},
+            "TableName": self.name, "KeyConditionExpression": "#pk = :pk", **_index_or_consistent(index),
+            "ExpressionAttributeNames": {"#pk": f"{index or ''}pk", **(names or {})},
             "ExpressionAttributeValues": serialize({":pk": partition, **(values or {})}),
             "Select": "COUNT", "ReturnConsumedCapacity": "TOTAL",
         }
@@ -348,6 +349,11 @@ class Table:
         response = self.client.query(**kwargs)
         self._record(dict(response), int(response.get("ScannedCount", 0)))
         return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def _index_or_consistent(index: str | None) -> dict[str, Any]:
+    """A GSI's name, or a consistent read of the base table (a GSI cannot be read consistently)."""
+    return {"IndexName": index} if index else {"ConsistentRead": True}
 
 
 def _size(value: dict[str, Any]) -> int:

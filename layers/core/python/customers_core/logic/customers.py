@@ -280,13 +280,15 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
     else:
         filters = _list_filters(table, who, params)
         driver, filter_expression, names, values = filters
+        # A filter's index entries (base table, consistent), or the account's list (gsi1).
         partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
         lower, upper = key_range(ids.CUSTOMER, cursor, forward, low, high)
         found_items, exhausted = table.query_range(
-            index="gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
+            index=None if driver else "gsi1", partition=partition, lower=lower, upper=upper, forward=forward,
             filter_expression=filter_expression, names=names, values=values,
             want=skip + take + 1 + (1 if cursor else 0))
-        ordered_ids = [i["gsi1sk"] for i in found_items if i["gsi1sk"] != cursor][skip:]
+        listed = [str(i["customer_id"] if driver else i["gsi1sk"]) for i in found_items]
+        ordered_ids = [i for i in listed if i != cursor][skip:]
         if driver:  # index entries: fetch the customers they point at
             customers = dal.get_customers(table, who.tenant, ordered_ids[:take])
         else:
@@ -345,5 +347,6 @@ def count_matching(table: Table, who: Principal, params: ListCustomersParams, lo
         clauses.append("#created <= :high")
         names, values = {**names, "#created": "created"}, {**values, ":high": high}
     partition = keys.filtered_partition(who.tenant, *driver) if driver else keys.customers_partition(who.tenant)
-    return table.count_range(index="gsi1", partition=partition, filter_expression=" AND ".join(clauses) or None,
+    return table.count_range(index=None if driver else "gsi1", partition=partition,
+                             filter_expression=" AND ".join(clauses) or None,
                              names=names, values=values)

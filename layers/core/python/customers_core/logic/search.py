@@ -154,8 +154,11 @@ class _Cursor:
     def __init__(self, table: Table, tenant: str, field: str, token: str, low: str | None = None,
                  high: str | None = None) -> None:
         self.table, self.field = table, field
-        self.prefix = keys.search_token_prefix(dal.escape_token(token))
-        self.pk = keys.search_bucket(tenant, field, dal.escape_token(token))
+        if field == "status":  # the status's index entries (dal.customers.index_entries): sort key = id
+            self.prefix, self.pk = "", keys.filtered_partition(tenant, "status", token)
+        else:
+            self.prefix = keys.search_token_prefix(dal.escape_token(token))
+            self.pk = keys.search_bucket(tenant, field, dal.escape_token(token))
         self.low, self.high = low, high
         self.buffer: list[str] = []
         self.bottom = False  # the buffer reaches the lowest id there is
@@ -179,7 +182,7 @@ class _Cursor:
             upper = f"{self.prefix}{top[:-1]}{chr(ord(top[-1]) - 1)}\uffff"
         else:
             upper = f"{self.prefix}{top}"
-        lower = f"{self.prefix}{self.low}" if self.low else self.prefix
+        lower = f"{self.prefix}{self.low}" if self.low else self.prefix or ids.CUSTOMER
         if lower > upper:
             self.bottom = True
             return None
