@@ -128,6 +128,7 @@ class Limiter:
                     window.used += 1
                     return
                 window.refused = True  # the rest of this second is refused without asking again
+                logger.warning("rate limit reached", extra={"kind": kind, "limit": limit})  # once a second
         raise _refusal(kind, limit)
 
     def reset(self) -> None:
