@@ -320,11 +320,13 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
     if webhook_results:
         lines += render_webhooks(webhook_results)
     lines += ["", "## DynamoDB cost per operation, by account size", "",
-              "Items read and capacity units as DynamoDB Local reports them (`ReturnConsumedCapacity=TOTAL`), "
-              "each operation run once on the middle customer of an account seeded with that many customers "
-              "(10% inactive, 5% angry, 20% tagged vip). Writes are transactions, which DynamoDB charges double; "
-              "DynamoDB Local reports 2 units for any transaction whatever it writes, so a transaction's units "
-              "are counted from its items (2 per started KB of each item put, 2 per other operation).", "",
+              "How reads grow with the account: items read and capacity units of the base table as DynamoDB "
+              "Local reports them (`ReturnConsumedCapacity=TOTAL`), each operation run once on the middle "
+              "customer of an account seeded with that many customers (10% inactive, 5% angry, 20% tagged "
+              "vip). Transactions are counted from their items (2 per started KB of each item put, 2 per other "
+              "operation), since DynamoDB Local reports 2 for any transaction. These are the request's own "
+              "table units only — no GSI writes, events or deliveries: the whole bill, those included, is "
+              "\"What a request costs\" below.", "",
               *capacity.render(capacity_results), "",
               "Items read depend on the page, not on the account's size. Capacity units can still differ by "
               "a rounding step: a read is charged per 4 KB, and the larger account's ids, names and emails "
@@ -340,10 +342,10 @@ def render(stack: dict, imports: dict[str, dict[str, list[float]]], capacity_res
               "the prefix here matches 11 customers in both accounts."]
     if writes:
         lines += ["", "## What the search index costs on writes", "",
-                  "Capacity units of one write (its read included) with the search tokens written in the same "
-                  "transaction, and with the index switched off (for this comparison only). Each token is a "
-                  "small item (≤ 1 KB): 2 write units in a transaction. A create writes one token per indexed "
-                  "word and value; an update writes only the tokens that change.", "",
+                  "Capacity units of one write (its read included) with the search tokens, and with the index "
+                  "switched off (for this comparison only). Each token is a small item (≤ 1 KB): 1 write unit, "
+                  "put beside the customer's transaction (a removed one is deleted in it: 2 units). A create "
+                  "writes one token per indexed word and value; an update writes only the tokens that change.", "",
                   *capacity.render_write_cost(writes)]
     lines += render_imports(imports)
     lines += cost_lines or []
