@@ -10,7 +10,15 @@ from typing import Any
 
 from customers_core import beside, keys
 from customers_core.addresses import lookup_key
-from customers_core.dal.table import Item, ReceiptTaken, Table, TransactionCanceled, serialize
+from customers_core.dal.table import (
+    ConditionFailed,
+    Item,
+    ReceiptTaken,
+    Table,
+    TransactionCanceled,
+    deserialize,
+    serialize,
+)
 
 UNIQUE_FIELDS = {"email": keys.email_marker, "external_id": keys.external_id_marker}
 INDEXED_COPIES = ("status", "sentiment", "tags", "created")
@@ -114,12 +122,40 @@ def normalize_phone(phone: str) -> str:
 
 
 def token_items(tenant: str, item: Item | None) -> dict[tuple[str, str], Item]:
+    """The customer's search-token items, by key, each stamped with the customer's version when it was
+    written (drop_stale_tokens deletes only tokens no newer than the change that removed them)."""
     out: dict[tuple[str, str], Item] = {}
     for field, token in search_tokens(item):
         assert item is not None
         key = keys.search_token(tenant, field, token, item["id"])
-        out[(key["pk"], key["sk"])] = {**key, "entity": "search_token", "customer_id": item["id"]}
+        out[(key["pk"], key["sk"])] = {**key, "entity": "search_token", "customer_id": item["id"],
+                                       "version": item.get("version", 0)}
     return out
+
+
+def drop_stale_tokens(table: Table, record: dict[str, Any]) -> int:
+    """After a customer change (a stream record: old and new image), delete the search tokens the
+    change removed; the number deleted. A token put again by a later change carries a newer version
+    and is kept (the conditional delete fails). Until this runs, a stale token costs a search one
+    read of the customer, never a wrong result."""
+    change = record.get("dynamodb") or {}
+    if not change.get("OldImage") or not change.get("NewImage"):
+        return 0
+    old, new = deserialize(change["OldImage"]), deserialize(change["NewImage"])
+    if old.get("entity") != "customer":
+        return 0
+    tenant = keys.tenant(str(old["account_id"]), bool(old.get("livemode")))
+    stale = token_items(tenant, old).keys() - token_items(tenant, new).keys()
+
+    def drop(key: tuple[str, str]) -> int:
+        try:
+            gone = table.delete({"pk": key[0], "sk": key[1]}, values={":v": int(old.get("version", 0))},
+                                condition="attribute_not_exists(version) OR version <= :v")
+        except ConditionFailed:
+            return 0
+        return int(gone is not None)
+
+    return sum(future.result() for future in [beside.submit(drop, key) for key in stale])
 
 
 def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
@@ -170,15 +206,13 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
         if old_entries.get(name) != entry:
             add("index", {"Put": {"Item": serialize(entry)}})
     old_tokens, new_tokens = token_items(tenant, old), token_items(tenant, new)
-    # A removed value stops matching with the commit (its token goes in the transaction); an added
-    # one is a plain put beside the transaction, half the price and no extra round trip. Search
-    # checks every candidate against the customer item, so a token put for a write that then fails
-    # costs a read later and never gives a wrong result (docs/data-model.md).
-    for key in old_tokens.keys() - new_tokens.keys():
-        add("token", {"Delete": {"Key": serialize({"pk": key[0], "sk": key[1]})}})
+    # Search tokens are not in the transaction: an added one is a plain put beside it (half the
+    # price, no extra round trip), and a removed one is deleted by the stream fan-out
+    # (drop_stale_tokens). Search checks every candidate against the customer item, so a stale
+    # token, or one put for a write that then fails, costs a read and never gives a wrong result.
     added = [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
-    # A transaction holds 100 operations: a write that removes very many tokens at once (say, 50
-    # metadata values) removes the rest right after, before the request returns.
+    # A transaction holds 100 operations: a write that moves very many wallets and tags at once
+    # writes the rest right after, before the request returns.
     later = operations[MAX_TRANSACTION:]
     operations, labels = operations[:MAX_TRANSACTION], labels[:MAX_TRANSACTION]
     table.pass_gate()  # a request refused by its rate limit writes nothing, tokens included
