@@ -133,15 +133,38 @@ def token_items(tenant: str, item: Item | None) -> dict[tuple[str, str], Item]:
     return out
 
 
-def drop_stale_tokens(table: Table, record: dict[str, Any]) -> int:
-    """After a customer change (a stream record: old and new image), delete the search tokens the
-    change removed; the number deleted. A token put again by a later change carries a newer version
-    and is kept (the conditional delete fails). Until this runs, a stale token costs a search one
-    read of the customer, never a wrong result."""
+def settle_change(table: Table, record: dict[str, Any]) -> int:
+    """What a customer change (a stream record) leaves for after its request, done by the stream
+    fan-out: a create's index entries are made sure of (its request put them beside its transaction:
+    one eventually consistent read each, and a put only if the request died before they landed);
+    a change's removed search tokens are deleted. The number of items written."""
     change = record.get("dynamodb") or {}
-    if not change.get("OldImage") or not change.get("NewImage"):
+    if not change.get("NewImage"):
         return 0
-    old, new = deserialize(change["OldImage"]), deserialize(change["NewImage"])
+    new = deserialize(change["NewImage"])
+    if new.get("entity") != "customer":
+        return 0
+    if not change.get("OldImage"):
+        return _ensure_entries(table, new)
+    return drop_stale_tokens(table, deserialize(change["OldImage"]), new)
+
+
+def _ensure_entries(table: Table, new: Item) -> int:
+    tenant = keys.tenant(str(new["account_id"]), bool(new.get("livemode")))
+    entries = list(index_entries(tenant, new).values())
+    present = {(i["pk"], i["sk"]) for i in table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries],
+                                                           consistent=False)}
+    missing = [e for e in entries if (e["pk"], e["sk"]) not in present]
+    if missing:
+        table.batch_write(puts=missing)
+    return len(missing)
+
+
+def drop_stale_tokens(table: Table, old: Item, new: Item) -> int:
+    """After a customer change, delete the search tokens the change removed; the number deleted. A
+    token put again by a later change carries a newer version and is kept (the conditional delete
+    fails). Until this runs, a stale token costs a search one read of the customer, never a wrong
+    result."""
     if old.get("entity") != "customer":
         return 0
     tenant = keys.tenant(str(old["account_id"]), bool(old.get("livemode")))
@@ -200,17 +223,21 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
     counts = _count_changes(old, new, old_entries.keys(), new_entries.keys())
     if counts:
         add("count", _count(tenant, counts))
+    # A create's index entries are put beside its transaction with its search tokens (a new id: if
+    # the transaction fails they are removed, and no other write can need them); a change's go in
+    # the transaction, so a list never shows a customer under a value it no longer has.
+    beside_puts = list(new_entries.values()) if old is None else []
     for name in old_entries.keys() - new_entries.keys():
         add("index", {"Delete": {"Key": serialize({"pk": old_entries[name]["pk"], "sk": old_entries[name]["sk"]})}})
     for name, entry in new_entries.items():
-        if old_entries.get(name) != entry:
+        if old is not None and old_entries.get(name) != entry:
             add("index", {"Put": {"Item": serialize(entry)}})
     old_tokens, new_tokens = token_items(tenant, old), token_items(tenant, new)
     # Search tokens are not in the transaction: an added one is a plain put beside it (half the
     # price, no extra round trip), and a removed one is deleted by the stream fan-out
     # (drop_stale_tokens). Search checks every candidate against the customer item, so a stale
     # token, or one put for a write that then fails, costs a read and never gives a wrong result.
-    added = [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
+    added = beside_puts + [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
     # A transaction holds 100 operations: a write that moves very many wallets and tags at once
     # writes the rest right after, before the request returns.
     later = operations[MAX_TRANSACTION:]

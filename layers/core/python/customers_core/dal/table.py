@@ -100,12 +100,12 @@ class Table:
         self._record(dict(response), 1 if raw else 0)
         return deserialize(raw) if raw else None
 
-    def batch_get(self, key_list: list[dict[str, str]]) -> list[Item]:
-        """Up to any number of items by key (100 a call, unprocessed keys retried), strongly consistent."""
+    def batch_get(self, key_list: list[dict[str, str]], *, consistent: bool = True) -> list[Item]:
+        """Up to any number of items by key (100 a call, unprocessed keys retried)."""
         found: list[Item] = []
         for start in range(0, len(key_list), 100):
             pending: dict[str, Any] = {self.name: {"Keys": [serialize(k) for k in key_list[start:start + 100]],
-                                                   "ConsistentRead": True}}
+                                                   "ConsistentRead": consistent}}
             while pending:
                 response = self.client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
                 items = response.get("Responses", {}).get(self.name, [])
