@@ -51,7 +51,11 @@ def test_every_field_round_trips(table, who):
     assert created["wallets"] == [] and created["custom_fields"]["seats"] == 40
     expected_keys = {"id", "object", "livemode", "email", "name", "first_name", "last_name", "company_name",
                      "phone", "description", "image", "external_id", "address", "status", "sentiment", "tags",
-                     "notes", "custom_fields", "metadata", "wallets", "created", "updated"}
+                     "notes", "custom_fields", "metadata", "wallets", "created", "updated",
+                     # api.md §10: Stripe's own fields, and its billing fields with their neutral values
+                     "shipping", "preferred_locales", "tax_exempt", "business_name", "individual_name",
+                     "balance", "currency", "customer_account", "default_source", "delinquent", "discount",
+                     "invoice_prefix", "invoice_settings", "next_invoice_sequence", "test_clock"}
     assert set(created) == expected_keys
 
 

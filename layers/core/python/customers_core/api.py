@@ -12,7 +12,6 @@ import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
@@ -21,11 +20,12 @@ from customers_core import idempotency, ids, ratelimit
 from customers_core.auth import Principal, principal_from_context
 from customers_core.dal.table import ReceiptTaken, Table, get_table, write_gate
 from customers_core.errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, ResourceMissing
-from customers_core.http import compact_json, decode_body, decode_form, validation_error
+from customers_core.http import compact_json, decode_body, decode_form, parse_query, validation_error
+from customers_core.logic import api_versions
 from customers_core.logic.api_keys import authorize
 from customers_core.models.responses import ErrorBody
 from customers_core.observability import logger
-from customers_core.settings import get_settings
+from customers_core.settings import API_VERSION, get_settings
 
 JSON = "application/json"
 
@@ -150,7 +150,7 @@ def raw_body(app: APIGatewayHttpResolver) -> Any:
 def query_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
     """The query string in Stripe's bracket notation (`created[gte]=…`, `include[]=…`), validated."""
     raw = app.current_event.raw_event.get("rawQueryString") or ""
-    return model.model_validate(decode_form(parse_qsl(raw, keep_blank_values=True)))
+    return model.model_validate(decode_form(parse_query(raw)))
 
 
 def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:
@@ -177,12 +177,14 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     headers = event.get("headers") or {}
     idempotency_key = headers.get("idempotency-key")
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
-    who = _caller(headers)
+    who, account_version = _caller(headers)
     logger.append_keys(request_id=request_id, account=getattr(who, "account_id", None),
                        livemode=getattr(who, "livemode", None))
     token = _request.set(_Request(request_id, who))
     gate = write_gate.set(None)
+    version = None
     try:
+        version = _stripe_headers(headers, who)
         if isinstance(who, Principal):
             # Admitted here, or a reservation running beside the route's first read: the route's
             # writes wait for it (write_gate), and its answer is replaced by the 429 if refused.
@@ -203,18 +205,39 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
         _request.reset(token)
     headers_out = result.setdefault("headers", {})
     headers_out["Request-Id"] = request_id
+    # The version the request asked for, else its account's default (api.md §10): a label, the shapes
+    # are the same in every version.
+    headers_out[api_versions.HEADER] = version or account_version or API_VERSION
     if idempotency_key:
         headers_out["Idempotency-Key"] = idempotency_key[:255]
     return result
 
 
-def _caller(headers: dict[str, str]) -> Principal | ApiError:
+def _caller(headers: dict[str, str]) -> tuple[Principal | ApiError, str | None]:
     """The API key's principal, or the 401 to answer if a route needs one (routes that need none,
-    like the 404/405 route, never raise it)."""
+    like the 404/405 route, never raise it); and its account's default API version, if it set one."""
+    context = authorize(get_table(), headers, get_settings().key_cache_seconds)
     try:
-        return principal_from_context(authorize(get_table(), headers, get_settings().key_cache_seconds))
+        return principal_from_context(context), context.get("api_version")
     except ApiError as exc:
-        return exc
+        return exc, None
+
+
+def _stripe_headers(headers: dict[str, str], who: Principal | ApiError) -> str | None:
+    """Stripe's request headers (api.md §10): `Stripe-Account` (Connect) is refused rather than ignored,
+    since a write meant for a connected account would land in the caller's own; `Stripe-Version` is
+    checked and returned (None when not sent). A caller without a valid key hears that first."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        if (lowered.get("stripe-account") or "").strip():
+            raise InvalidRequest("Stripe-Account is not supported: this service has no connected accounts; "
+                                 "send the request without it, with the API key of the account it is for.",
+                                 param="Stripe-Account", code="parameter_unsupported")
+        return api_versions.from_header(lowered.get("stripe-version"))
+    except InvalidRequest:
+        if isinstance(who, ApiError):
+            raise who from None
+        raise
 
 
 def _error_result(error: ApiError) -> dict[str, Any]:

@@ -3,7 +3,8 @@ events API and the delivery function together with the event's deliveries.
 
 An event lives in its account+mode's events partition (sort key: its id), followed by its deliveries,
 and carries gsi1 keys only for its type's list. It is put once, with no transaction and no later
-update, so it costs its own size in write units plus the same again in gsi1. Its body (the event
+update (but one: a retry request naming an endpoint created after it, add_endpoint), so it costs its
+own size in write units plus the same again in gsi1. Its body (the event
 JSON) is stored zlib-compressed: a typical event then fits one write unit instead of two.
 
 `pending_webhooks` is not stored: it is the number of the event's endpoints whose delivery has not
@@ -13,7 +14,9 @@ it changes no count."""
 
 from __future__ import annotations
 
+import heapq
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -84,23 +87,39 @@ def get_event(table: Table, tenant: str, event_id: str) -> Item | None:
     return get_event_and_deliveries(table, tenant, event_id)[0]
 
 
+# Which events a list keeps (api.md §10's delivery_success): called with the event as _event reads it
+# and its deliveries by endpoint id (dal.webhooks.delivery_view).
+Keep = Callable[[Item, dict[str, Item]], bool]
+
+
 def page_events(table: Table, tenant: str, *, lower: str | None = None, upper: str | None = None,
-                forward: bool = False, want: int) -> list[Item]:
+                forward: bool = False, want: int, keep: Keep | None = None) -> list[Item]:
     """Up to `want` events with ids in [lower, upper] (either open), newest first unless `forward`,
     each with pending_webhooks: consistent Query pages of the events partition, which bring each
     event's deliveries along (they sort right after it). The first page asks for two items per event
-    wanted (one delivery each); later pages for what the items read so far suggest is missing."""
+    wanted (one delivery each); later pages for what the items read so far suggest is missing. With
+    `keep`, only the events it keeps count: the pages go on past the others (O(events read))."""
     hi = keys.event_collection_end(upper) if upper is not None else None
     collections: dict[str, dict[str, Any]] = {}  # event id → {"raw": event item, "deliveries": {...}}
     order: list[str] = []
     start: dict[str, Any] | None = None
     read, per_event = 0, 2
+    kept: dict[str, bool] = {}  # decided once an event is complete: its deliveries are all read
+
+    def keeps(event_id: str) -> bool:
+        if keep is None:
+            return True
+        if event_id not in kept:
+            found = collections[event_id]
+            kept[event_id] = keep(_event(tenant, found["raw"], found["deliveries"]), found["deliveries"])
+        return kept[event_id]
 
     def complete() -> list[str]:
         # Reading newest first, an event's deliveries come before it: it is complete once it is read.
         # Reading oldest first, they follow it: it is complete once the next event's items begin.
         ready = [e for e in order if collections[e]["raw"] is not None]
-        return ready if not forward or start is None else [e for e in ready if e != order[-1]]
+        ready = ready if not forward or start is None else [e for e in ready if e != order[-1]]
+        return [e for e in ready if keeps(e)]
 
     while True:
         limit = max(want - len(complete()), 1) * per_event + 1
@@ -125,18 +144,55 @@ def page_events(table: Table, tenant: str, *, lower: str | None = None, upper: s
     return [_event(tenant, collections[e]["raw"], collections[e]["deliveries"]) for e in complete()[:want]]
 
 
-def page_events_of_type(table: Table, tenant: str, event_type: str, *, lower: str | None = None,
-                        upper: str | None = None, forward: bool = False, want: int,
-                        read_cap: int | None = None) -> list[Item]:
-    """Up to `want` events of one type: a Query of its gsi1 partition (the events alone), then one
-    consistent BatchGet of their deliveries for pending_webhooks (none when no event had endpoints)."""
-    found, _ = table.query_range(index="gsi1", partition=keys.events_of_type_partition(tenant, event_type),
-                                 lower=lower, upper=upper, forward=forward, want=want, read_cap=read_cap)
-    wanted = [keys.delivery(tenant, str(raw["sk"]), str(e)) for raw in found for e in raw.get("endpoints") or []]
+def page_events_of_types(table: Table, tenant: str, event_types: list[str], *, lower: str | None = None,
+                         upper: str | None = None, forward: bool = False, want: int,
+                         keep: Keep | None = None) -> list[Item]:
+    """Up to `want` events of any of `event_types`: a Query of each type's gsi1 partition (the events
+    alone; the page's worth from each, merged by id — the newest `want` of the union are among the
+    newest `want` of each), then one consistent BatchGet of the page's deliveries for pending_webhooks
+    (none when no event had endpoints). With `keep`, rounds go on past the events it drops."""
+    out: list[Item] = []
+    seen: set[str] = set()
+    lo, hi = lower, upper
+    while len(out) < want:
+        chunk = want - len(out) + 1
+        reads = [table.query_range(index="gsi1", partition=keys.events_of_type_partition(tenant, event_type),
+                                   lower=lo, upper=hi, forward=forward, want=chunk) for event_type in event_types]
+        merged = [raw for raw in heapq.merge(*(found for found, _ in reads), key=lambda raw: str(raw["sk"]),
+                                             reverse=not forward) if str(raw["sk"]) not in seen][:chunk]
+        seen |= {str(raw["sk"]) for raw in merged}
+        for event, deliveries in _with_deliveries(table, tenant, merged):
+            if keep is None or keep(event, deliveries):
+                out.append(event)
+        if len(merged) < chunk and all(done for _, done in reads):
+            break
+        if not merged:
+            break
+        last = str(merged[-1]["sk"])  # the next round starts there (inclusive; `seen` drops it)
+        lo, hi = (last, hi) if forward else (lo, last)
+    return out[:want]
+
+
+def _with_deliveries(table: Table, tenant: str, raws: list[Item]) -> list[tuple[Item, dict[str, Item]]]:
+    wanted = [keys.delivery(tenant, str(raw["sk"]), str(e)) for raw in raws for e in raw.get("endpoints") or []]
     by_event: dict[str, dict[str, Item]] = {}
     for view in (delivery_view(i) for i in (table.batch_get(wanted) if wanted else [])):
         by_event.setdefault(str(view["event_id"]), {})[str(view["endpoint_id"])] = view
-    return [_event(tenant, raw, by_event.get(str(raw["sk"]), {})) for raw in found]
+    return [(_event(tenant, raw, by_event.get(str(raw["sk"]), {})), by_event.get(str(raw["sk"]), {}))
+            for raw in raws]
+
+
+def add_endpoint(table: Table, tenant: str, event_id: str, endpoint_id: str) -> None:
+    """An endpoint the event was not sent to at first (a retry request naming one created later): on
+    its list, so pending_webhooks counts it. One UpdateItem of the event (and its gsi1 copy), made
+    only by such a request; nothing when it is there already."""
+    try:
+        table.update(keys.event(tenant, event_id), "SET endpoints = list_append(if_not_exists(endpoints, :none), :one)",
+                     values={":none": [], ":one": [endpoint_id], ":id": endpoint_id},
+                     condition="attribute_exists(pk) AND NOT contains(endpoints, :id)")
+    except ClientError as exc:
+        if not condition_failed(exc):
+            raise
 
 
 def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:

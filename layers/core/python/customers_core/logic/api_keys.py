@@ -43,7 +43,8 @@ def create_key(table: Table, account_id: str, mode: str, scopes: list[str] | Non
     unknown = sorted(set(scopes or ()) - set(SCOPES))
     if unknown:
         raise AdminError(f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}")
-    if dal.get_account(table, account_id) is None:
+    account = dal.get_account(table, account_id)
+    if account is None:
         raise AdminError(f"no such account: {account_id}")
     kind = "rk" if scopes else "sk"
     secret = f"{kind}_{mode}_" + "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
@@ -54,6 +55,8 @@ def create_key(table: Table, account_id: str, mode: str, scopes: list[str] | Non
               "revoked": False, "created": now, "last4": secret[-4:]}
     secret_hash = hash_secret(secret)
     lookup = {**keys.api_key_lookup(secret_hash), "entity": "api_key", **common}
+    if account.get("api_version"):  # the account's default API version, for the request path (logic.api_versions)
+        lookup["api_version"] = account["api_version"]
     record = {**keys.api_key_record(key_id), **keys.account_keys_index(account_id, key_id),
               "entity": "api_key_record", "secret_hash": secret_hash, **common}
     dal.insert_key(table, lookup, record)
@@ -131,6 +134,8 @@ def _lookup(table: Table, secret: str, secret_hash: str) -> dict[str, Any]:
         return {"error": "api_key_invalid"}  # not cached: a key created a moment later must work
     context = {"account_id": item["account_id"], "livemode": item["livemode"],
                "scopes": " ".join(item["scopes"]), "key_id": item["key_id"]}
+    if item.get("api_version"):
+        context["api_version"] = item["api_version"]
     if len(_cache) > 10_000:
         _cache.clear()
     _cache[secret_hash] = (time.monotonic(), context)

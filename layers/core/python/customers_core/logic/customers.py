@@ -18,7 +18,15 @@ from customers_core.dal.table import Item, Table
 from customers_core.errors import ApiError, Conflict, InternalError, InvalidRequest, ResourceMissing
 from customers_core.http import validation_error
 from customers_core.logic.paging import key_range, parse_cursor
-from customers_core.models.customer import ADDRESS_FIELDS, SCALAR_FIELDS, Address, CustomerParams, customer_object
+from customers_core.models.customer import (
+    ADDRESS_FIELDS,
+    SCALAR_FIELDS,
+    STRIPE_SCALAR_FIELDS,
+    Address,
+    CustomerParams,
+    Shipping,
+    customer_object,
+)
 from customers_core.models.fields import merge_metadata
 from customers_core.models.listing import MAX_OFFSET, ListCustomersParams
 
@@ -72,6 +80,7 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
     if "custom_fields" in sent or creating:
         # Kept as JSON text: any JSON number round-trips exactly, even beyond DynamoDB's number range.
         out["custom_fields"] = json.dumps(params.custom_fields or {}, separators=(",", ":"))
+    _apply_stripe_fields(out, params, sent)
     if "metadata" in sent or creating:
         try:
             sent_metadata = params.metadata if isinstance(params.metadata, dict) else None
@@ -80,6 +89,35 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
         except ValueError as exc:
             raise InvalidRequest(f"Invalid metadata: {exc}", param="metadata", code="metadata_invalid") from exc
     return out
+
+
+def _apply_stripe_fields(out: Item, params: CustomerParams, sent: set[str]) -> None:
+    """Stripe's own customer fields (api.md §10), stored only when they differ from Stripe's defaults
+    (null, [] and `none`, which customer_object answers for an absent attribute)."""
+    for name in STRIPE_SCALAR_FIELDS:
+        if name in sent:
+            value = getattr(params, name)
+            if value is None:
+                out.pop(name, None)
+            else:
+                out[name] = value
+    if "shipping" in sent:  # replaced whole, as Stripe does (name and address are required)
+        if isinstance(params.shipping, Shipping):
+            address = {k: v for k in ADDRESS_FIELDS if (v := getattr(params.shipping.address, k)) is not None}
+            out["shipping"] = {"name": params.shipping.name, "address": address,
+                               **({"phone": params.shipping.phone} if params.shipping.phone else {})}
+        else:
+            out.pop("shipping", None)
+    if "preferred_locales" in sent:
+        if params.preferred_locales:
+            out["preferred_locales"] = list(params.preferred_locales)
+        else:
+            out.pop("preferred_locales", None)
+    if "tax_exempt" in sent:
+        if params.tax_exempt in ("exempt", "reverse"):
+            out["tax_exempt"] = params.tax_exempt
+        else:
+            out.pop("tax_exempt", None)
 
 
 def new_customer_item(who: Principal, params: CustomerParams, request: dict[str, str | None]) -> Item:
@@ -122,6 +160,8 @@ def create_customers(table: Table, who: Principal, raw_items: list[Any],
             params = CustomerParams.model_validate(raw)
         except ValidationError as exc:
             raise validation_error(exc, prefix=(index,)) from exc
+        except InvalidRequest as exc:  # a billing parameter (models.customer.unsupported_billing)
+            raise InvalidRequest(exc.message, param=f"[{index}].{exc.param}", code=exc.code) from exc
         for field in ("email", "external_id"):
             value = getattr(params, field)
             if value:

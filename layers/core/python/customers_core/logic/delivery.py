@@ -231,12 +231,20 @@ def _skipped(current: Item | None, reason: str, event: Item) -> Item | None:
     return state
 
 
+def delivered_object(event: Item, endpoint: Item) -> dict[str, Any]:
+    """The event as POSTed to `endpoint`: labelled with the endpoint's API version, else with the
+    event's own (its account's default when it was made; api.md §10). The shape is the same in every
+    version: the label is what the typed SDKs check."""
+    body = event_object(event)
+    return {**body, "api_version": endpoint.get("api_version") or body["api_version"]}
+
+
 def _post(event: Item, endpoint: Item, timeout: float, allow_local_http: bool,
           now: float) -> tuple[int | None, str | None, float]:
     """(status, error, duration in ms). The URL is checked again here: DNS may have changed since
     registration, and the connection goes to the address just checked."""
     started = time.monotonic()
-    payload = json.dumps(event_object(event), separators=(",", ":")).encode()
+    payload = json.dumps(delivered_object(event, endpoint), separators=(",", ":")).encode()
     try:
         secret = secretbox.unseal(str(endpoint["secret_ciphertext"]), secret_context(endpoint))
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,

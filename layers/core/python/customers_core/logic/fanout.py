@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from customers_core import ids, keys
@@ -22,7 +23,8 @@ from customers_core.auth import Principal
 from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.table import Item, Table, deserialize
-from customers_core.errors import ResourceMissing
+from customers_core.errors import InvalidRequest, ResourceMissing
+from customers_core.logic import api_versions
 from customers_core.logic.events import event_object
 from customers_core.models.customer import customer_object
 from customers_core.queues import sqs
@@ -34,9 +36,11 @@ MAX_SQS_DELAY = 900  # SendMessage's DelaySeconds limit; longer waits continue b
 MAX_VISIBILITY = 43200
 
 
-def event_for_record(record: dict[str, Any], retention_days: int) -> Item | None:
+def event_for_record(record: dict[str, Any], retention_days: int,
+                     version_of: Callable[[str], str] | None = None) -> Item | None:
     """The event a stream record stands for (id, type, owner, created, expires_at and the body as JSON
-    text), or None when it is not a customer change."""
+    text), or None when it is not a customer change. `version_of(account_id)` is the account's
+    default API version, the event's `api_version` (the service's default without it)."""
     change = record.get("dynamodb") or {}
     new = deserialize(change["NewImage"]) if change.get("NewImage") else None
     old = deserialize(change["OldImage"]) if change.get("OldImage") else None
@@ -67,7 +71,8 @@ def event_for_record(record: dict[str, Any], retention_days: int) -> Item | None
     event_id = ids.derived_id(ids.EVENT, created_ms, str(record.get("eventID", "")))
     body: dict[str, Any] = {
         "id": event_id, "object": "event", "type": event_type, "livemode": bool(current.get("livemode")),
-        "created": created_ms // 1000, "api_version": API_VERSION,
+        "created": created_ms // 1000,
+        "api_version": version_of(str(current["account_id"])) if version_of else API_VERSION,
         "data": {"object": obj, **({"previous_attributes": previous} if previous is not None else {})},
         "request": {"id": (new or {}).get("request_id"), "idempotency_key": (new or {}).get("idempotency_key")},
         "pending_webhooks": 0,
@@ -88,7 +93,7 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int,
     """Write the record's event once and queue one delivery per matching enabled endpoint; the event
     id, if the record makes one. `endpoints_by_tenant` (the stream function's, one per batch) saves
     reading an account's endpoints again for each of its records in the batch."""
-    event = event_for_record(record, retention_days)
+    event = event_for_record(record, retention_days, lambda account: api_versions.account_default(table, account))
     if event is None:
         return None
     tenant = keys.tenant(str(event["account_id"]), bool(event["livemode"]))
@@ -114,16 +119,26 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int,
     return str(event["id"])
 
 
-def retry_event(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
+def retry_event(table: Table, who: Principal, raw_id: str, webhook_endpoint: str | None = None) -> dict[str, Any]:
     """POST /v1/events/{id}/retry: send the event again to each of the endpoints it was sent to that
-    still exists and is enabled — also those that succeeded or were dead-lettered. Each delivery starts
-    a new run of the schedule (pending again until it succeeds); answers the event."""
+    still exists and is enabled — also those that succeeded or were dead-lettered; with
+    `webhook_endpoint`, to that one alone, which may be one created after the event (api.md §10), if
+    it is enabled and subscribed to the event's type. Each delivery starts a new run of the schedule
+    (pending again until it succeeds); answers the event."""
     event_id = ids.parse_id(ids.EVENT, raw_id)
     event, deliveries = events_dal.get_event_and_deliveries(table, who.tenant, event_id) if event_id else (None, {})
     if event is None:
         raise ResourceMissing(f"No such event: '{raw_id[:100]}'", param="id")
-    enabled = {e["id"] for e in webhooks_dal.list_endpoints(table, who.tenant) if e.get("status") == "enabled"}
-    targets = [endpoint_id for endpoint_id in event["endpoints"] if endpoint_id in enabled]
+    endpoints = webhooks_dal.list_endpoints(table, who.tenant)
+    if webhook_endpoint is not None:
+        target = _retry_target(endpoints, webhook_endpoint, str(json.loads(event["body"])["type"]))
+        if target not in event["endpoints"]:  # created after the event: counted in its pending_webhooks
+            events_dal.add_endpoint(table, who.tenant, event["id"], target)
+            event = {**event, "endpoints": [*event["endpoints"], target]}
+        targets = [target]
+    else:
+        enabled = {e["id"] for e in endpoints if e.get("status") == "enabled"}
+        targets = [endpoint_id for endpoint_id in event["endpoints"] if endpoint_id in enabled]
     now = time.time()
     # A run newer than any before it, so the messages of earlier runs stop scheduling retries.
     run = max([int(now * 1000)] + [int(d.get("run") or 0) + 1 for d in deliveries.values()])
@@ -135,6 +150,22 @@ def retry_event(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:
     pending = sum(1 for e in event["endpoints"]
                   if e in targets or (deliveries.get(e) or {}).get("status") != "succeeded")
     return event_object({**event, "pending_webhooks": pending})
+
+
+def _retry_target(endpoints: list[Item], raw_id: str, event_type: str) -> str:
+    """The endpoint a retry request names, if the event can be sent to it (else a 400 naming it)."""
+    endpoint_id = ids.parse_id(ids.WEBHOOK_ENDPOINT, raw_id)
+    found = next((e for e in endpoints if e["id"] == endpoint_id), None)
+    if found is None:
+        raise InvalidRequest(f"No such webhook endpoint: '{raw_id[:100]}'", param="webhook_endpoint",
+                             code="resource_missing")
+    if found.get("status") != "enabled":
+        raise InvalidRequest(f"Webhook endpoint {found['id']} is disabled: enable it before sending events to it.",
+                             param="webhook_endpoint")
+    if not matching_endpoints([found], event_type):
+        raise InvalidRequest(f"Webhook endpoint {found['id']} is not subscribed to {event_type} (its enabled_events "
+                             f"are {', '.join(found['enabled_events'])}).", param="webhook_endpoint")
+    return str(found["id"])
 
 
 # --- the delivery queues (SQS) --------------------------------------------------------------------

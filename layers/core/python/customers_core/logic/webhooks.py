@@ -73,6 +73,8 @@ def create_endpoint(table: Table, who: Principal, params: WebhookEndpointParams)
     }
     if params.description is not None:
         item["description"] = params.description
+    if params.api_version is not None:
+        item["api_version"] = params.api_version
     secret = signing.new_secret()
     item["secret_ciphertext"] = secretbox.seal(secret, secret_context(item))
     if not dal.put_endpoint(table, item, version=None):
@@ -110,6 +112,11 @@ def update_endpoint(table: Table, who: Principal, raw_id: str, params: WebhookEn
                 new["description"] = params.description
         if "metadata" in sent:
             new["metadata"] = _metadata(dict(item.get("metadata") or {}), params, creating=False)
+        if "api_version" in sent:  # null or "": back to the account's default
+            if params.api_version is None:
+                new.pop("api_version", None)
+            else:
+                new["api_version"] = params.api_version
         if params.disabled is not None:
             new["status"] = "disabled" if params.disabled else "enabled"
             if not params.disabled:  # re-enabled: a fresh start for the 3-day failure rule

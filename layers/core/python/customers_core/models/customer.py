@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from customers_core.errors import InvalidRequest
 from customers_core.models.fields import (
     blank_to_none,
     check_custom_fields,
@@ -49,6 +59,57 @@ class Address(BaseModel):
     _blank = field_validator(*ADDRESS_FIELDS, mode="before")(blank_to_none)
 
 
+# --- Stripe's wider surface (api.md §10; docs/stripe-compatibility.md has the whole field table) ---
+TaxExempt = Literal["none", "exempt", "reverse"]
+# Stripe's own optional strings, kept here as well: stored as sent, `null` or "" clears.
+STRIPE_SCALAR_FIELDS = ("business_name", "individual_name")
+MAX_LOCALES = 10
+# A BCP 47 tag as Stripe takes them (en, fr-CA, zh-Hant-TW, es-419): a language, then subtags.
+LOCALE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+_LOCALE = re.compile(LOCALE_PATTERN)
+LocaleTag = Annotated[str, Field(min_length=2, max_length=35, json_schema_extra={"pattern": LOCALE_PATTERN})]
+# Stripe's billing parameters (its create and update params, and the billing fields of its object).
+# This service keeps no billing state, so one of them sent is a 400 `parameter_unsupported` naming
+# it — never silently dropped — and the object answers Stripe's neutral values (billing_neutral()).
+BILLING_PARAMS = frozenset({
+    "balance", "cash_balance", "coupon", "currency", "customer_account", "default_source", "delinquent",
+    "discount", "invoice_credit_balance", "invoice_prefix", "invoice_settings", "next_invoice_sequence",
+    "payment_method", "promotion_code", "source", "sources", "subscriptions", "tax", "tax_id_data",
+    "tax_ids", "test_clock", "validate",
+})
+
+
+def unsupported_billing(name: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{name} is one of Stripe's billing parameters, and this service keeps no billing state (balances, "
+        "currencies, payment sources, invoices, discounts, taxes, test clocks): remove it and keep billing "
+        "in Stripe itself.", param=name, code="parameter_unsupported")
+
+
+def billing_neutral() -> dict[str, Any]:
+    """Stripe's billing fields with the values Stripe answers for a customer that has no billing
+    state, so SDK attribute access (customer.balance, customer.invoice_settings.footer) works."""
+    return {
+        "balance": 0, "currency": None, "customer_account": None, "default_source": None, "delinquent": False,
+        "discount": None, "invoice_prefix": None,
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                             "rendering_options": None},
+        "next_invoice_sequence": None, "test_clock": None,
+    }
+
+
+class Shipping(BaseModel):
+    """Stripe's shipping details: name and address required when set; an update replaces them whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=256)
+    phone: str | None = Field(default=None, max_length=64)
+    address: Address
+
+    _blank = field_validator("phone", mode="before")(blank_to_none)
+
+
 class CustomerParams(BaseModel):
     """Every writable field. On update only the fields sent (`model_fields_set`) change."""
 
@@ -76,6 +137,15 @@ class CustomerParams(BaseModel):
     metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(max_length=50),
                         WithJsonSchema(METADATA_SCHEMA)] | Blank | None = Field(
         default=None, description="At most 50 keys; update merges; a value null or \"\" removes its key")
+    shipping: Shipping | None = Field(
+        default=None, description="Stripe's shipping details (name and address required); update replaces them; "
+                                  "null or \"\" clears")
+    preferred_locales: Annotated[list[LocaleTag], Field(max_length=MAX_LOCALES)] | None = Field(
+        default=None, description="At most 10 BCP 47 tags (en, fr-CA), by preference; update replaces; null or "
+                                  "\"\" clears")
+    tax_exempt: TaxExempt | Blank | None = Field(default=None, description="none (default), exempt or reverse")
+    business_name: str | None = Field(default=None, max_length=150)
+    individual_name: str | None = Field(default=None, max_length=150)
     expand: list[str] | None = Field(default=None, description="Accepted; nothing expands yet")
 
     _blank = field_validator(*SCALAR_FIELDS, "address", "status", "sentiment", "tags", "custom_fields",
@@ -100,6 +170,27 @@ class CustomerParams(BaseModel):
     @classmethod
     def _custom_fields(cls, value: Any) -> Any:
         return check_custom_fields(value)
+
+    _stripe_blank = field_validator("shipping", "preferred_locales", "tax_exempt", *STRIPE_SCALAR_FIELDS,
+                                    mode="before")(blank_to_none)
+
+    @field_validator("preferred_locales", mode="after")
+    @classmethod
+    def _locales(cls, value: list[str] | None) -> list[str] | None:
+        for tag in value or []:
+            if not _LOCALE.fullmatch(tag):
+                raise ValueError("each item must be a BCP 47 language tag, such as en, fr-CA or zh-Hant-TW")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_billing(cls, data: Any) -> Any:
+        """A billing parameter is refused by name (400 parameter_unsupported), before anything else."""
+        if isinstance(data, dict):
+            billing = sorted(BILLING_PARAMS & data.keys())
+            if billing:
+                raise unsupported_billing(billing[0])
+        return data
 
 
 # The names the API has used so far; kept for readers of the skeleton's code.
@@ -138,6 +229,19 @@ def customer_object(item: dict[str, Any]) -> dict[str, Any]:
         "custom_fields": _custom_fields(item.get("custom_fields")),
         "metadata": dict(item.get("metadata") or {}),
         "wallets": [wallet_object(w, item) for w in item.get("wallets") or []],
+        "shipping": _shipping(item.get("shipping")),
+        "preferred_locales": list(item.get("preferred_locales") or []),
+        "tax_exempt": item.get("tax_exempt", "none"),
+        **{name: item.get(name) for name in STRIPE_SCALAR_FIELDS},
+        **billing_neutral(),
         "created": item["created"],
         "updated": item.get("updated", item["created"]),
     }
+
+
+def _shipping(stored: Any) -> dict[str, Any] | None:
+    if not stored:
+        return None
+    address = stored.get("address") or {}
+    return {"address": {k: address.get(k) for k in ADDRESS_FIELDS}, "name": stored.get("name"),
+            "phone": stored.get("phone")}

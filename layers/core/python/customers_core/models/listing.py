@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from customers_core.errors import InvalidRequest
 from customers_core.models.customer import Sentiment, Status
 
 MAX_OFFSET = 10_000
@@ -44,18 +46,62 @@ EVENT_ID_PATTERN = (r"^(evt_[0-7][0-9A-HJKMNP-TV-Z]{25}|"
                     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 
+# An event type (customer.created), or for `type` a group ending in one `*` (customer.*, or * alone).
+EVENT_TYPE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"
+EVENT_TYPE_FILTER_PATTERN = r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*\.\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$"
+MAX_EVENT_TYPES = 20
+
+
 class ListEventsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=10, ge=1, le=100)
     starting_after: str | None = Field(default=None, pattern=EVENT_ID_PATTERN)
     ending_before: str | None = Field(default=None, pattern=EVENT_ID_PATTERN)
-    type: Literal["customer.created", "customer.updated", "customer.deleted"] | None = None
+    type: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": EVENT_TYPE_FILTER_PATTERN})] | None = \
+        Field(default=None, description="An event type, or a group with one trailing * (customer.*)")
+    types: Annotated[list[Annotated[str, Field(max_length=100, json_schema_extra={"pattern": EVENT_TYPE_PATTERN})]],
+                     Field(min_length=1, max_length=MAX_EVENT_TYPES)] | None = Field(
+        default=None, description="Up to 20 exact event types (not with type)")
+    delivery_success: bool | None = Field(
+        default=None, description="true: events whose every delivery succeeded; false: events with at least one "
+                                  "failed or dead-lettered delivery")
     created: CreatedRange | None = None
     expand: list[str] | None = None
 
     _created = field_validator("created", mode="before")(exact_second)
-    _expand = field_validator("expand", mode="before")(listify)
+    _expand = field_validator("expand", "types", mode="before")(listify)
+
+    @field_validator("delivery_success", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: Any) -> Any:
+        """Stripe's true or false, not pydantic's looser spellings (yes, 1, on)."""
+        if isinstance(value, str):
+            if value not in ("true", "false"):
+                raise ValueError("must be true or false")
+            return value == "true"
+        return value
+
+    @field_validator("type", mode="after")
+    @classmethod
+    def _type(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(EVENT_TYPE_FILTER_PATTERN, value):
+            raise ValueError("must be an event type such as customer.created, or a group such as customer.*")
+        return value
+
+    @field_validator("types", mode="after")
+    @classmethod
+    def _types(cls, value: list[str] | None) -> list[str] | None:
+        for event_type in value or []:
+            if not re.fullmatch(EVENT_TYPE_PATTERN, event_type):
+                raise ValueError("each item must be an event type such as customer.created (no wildcard)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ListEventsParams:
+        if self.type is not None and self.types is not None:
+            raise InvalidRequest("Send either type or types, not both.", param="types")
+        return self
 
 
 class ListCustomersParams(BaseModel):

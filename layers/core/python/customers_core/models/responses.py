@@ -18,6 +18,19 @@ class AddressObject(BaseModel):
     country: str | None
 
 
+class ShippingObject(BaseModel):
+    address: AddressObject
+    name: str | None
+    phone: str | None
+
+
+class InvoiceSettingsObject(BaseModel):
+    custom_fields: None
+    default_payment_method: None
+    footer: None
+    rendering_options: None
+
+
 class CustomerObject(BaseModel):
     id: str = Field(examples=["cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY"])
     object: Literal["customer"]
@@ -39,6 +52,22 @@ class CustomerObject(BaseModel):
     custom_fields: dict[str, str | int | float | bool | None]
     metadata: dict[str, str]
     wallets: list[dict[str, Any]]
+    shipping: ShippingObject | None
+    preferred_locales: list[str]
+    tax_exempt: Literal["none", "exempt", "reverse"]
+    business_name: str | None
+    individual_name: str | None
+    # Stripe's billing fields: this service keeps no billing state, so always these neutral values.
+    balance: Literal[0]
+    currency: None
+    customer_account: None
+    default_source: None
+    delinquent: Literal[False]
+    discount: None
+    invoice_prefix: None
+    invoice_settings: InvoiceSettingsObject
+    next_invoice_sequence: None
+    test_clock: None
     created: int
     updated: int
 

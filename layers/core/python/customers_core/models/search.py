@@ -16,7 +16,9 @@ class SearchParams(BaseModel):
     query: str = Field(min_length=1, max_length=1000, description="Stripe's search query language (api.md §6)")
     limit: int = Field(default=10, ge=1, le=100)
     page: str | None = Field(default=None, max_length=200, description="next_page of the previous result")
-    expand: list[Literal["total_count"]] | None = None
+    expand: list[str] | None = Field(
+        default=None, description="total_count adds the number of matches; other entries expand nothing and are "
+                                  "ignored, as on list")
 
     _expand = field_validator("expand", mode="before")(listify)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from customers_core.errors import InvalidRequest
 from customers_core.models.customer import IMAGE_PATTERN, METADATA_SCHEMA, Blank, MetadataKey, MetadataValue
 from customers_core.models.fields import blank_to_none, check_metadata
 from customers_core.models.listing import listify
@@ -13,6 +15,8 @@ from customers_core.models.listing import listify
 EventChoice = Literal["*", "customer.created", "customer.updated", "customer.deleted"]
 MAX_ENDPOINTS = 16  # per account and mode, as Stripe
 ENDPOINT_ID_PATTERN = r"^we_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+# Stripe's API version strings (as logic.api_versions.VERSION_PATTERN; models import no logic).
+API_VERSION_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(\.[a-z]+)?$"
 Metadata = Annotated[dict[MetadataKey, MetadataValue | None], Field(max_length=50),
                      WithJsonSchema(METADATA_SCHEMA)] | Blank | None
 EnabledEvents = Annotated[list[EventChoice], Field(min_length=1, max_length=4,
@@ -40,9 +44,14 @@ class WebhookEndpointParams(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     metadata: Metadata = Field(default=None, description="Update merges; a value null or \"\" removes its key")
     disabled: bool | None = Field(default=None, description="Update only: disable or re-enable the endpoint")
+    api_version: str | None = Field(
+        default=None, max_length=64, json_schema_extra={"pattern": API_VERSION_PATTERN},
+        description="The Stripe API version the events delivered to this endpoint are labelled with (object "
+                    "shapes are the same in every version); null or \"\": the account's default")
+    connect: bool | None = Field(default=None, description="Only false: connected accounts are not supported")
     expand: list[str] | None = Field(default=None, description="Accepted; nothing expands")
 
-    _blank = field_validator("description", "metadata", mode="before")(blank_to_none)
+    _blank = field_validator("description", "metadata", "api_version", mode="before")(blank_to_none)
     _events = field_validator("enabled_events", mode="before")(_distinct)
     _expand = field_validator("expand", mode="before")(listify)
 
@@ -50,6 +59,36 @@ class WebhookEndpointParams(BaseModel):
     @classmethod
     def _metadata(cls, value: Any) -> Any:
         return check_metadata(value)
+
+    @field_validator("api_version", mode="after")
+    @classmethod
+    def _api_version(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(API_VERSION_PATTERN, value):
+            raise ValueError("must be a Stripe API version, such as 2026-10-28.endive or 2024-06-20")
+        return value
+
+    @field_validator("connect", mode="after")
+    @classmethod
+    def _connect(cls, value: bool | None) -> bool | None:
+        if value:
+            raise InvalidRequest("connect=true is not supported: this service has no connected accounts, so an "
+                                 "endpoint receives its own account's events only (send connect=false or omit it).",
+                                 param="connect", code="parameter_unsupported")
+        return value
+
+
+class RetryEventParams(BaseModel):
+    """POST /v1/events/{id}/retry: without webhook_endpoint, to the enabled endpoints it was sent to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_endpoint: str | None = Field(
+        default=None, pattern=ENDPOINT_ID_PATTERN,
+        description="Re-send to this endpoint only: enabled, of this account and mode, and subscribed to the "
+                    "event's type (also one created after the event)")
+    expand: list[str] | None = Field(default=None, description="Accepted; nothing expands")
+
+    _expand = field_validator("expand", mode="before")(listify)
 
 
 class ListWebhookEndpointsParams(BaseModel):
@@ -73,7 +112,9 @@ class WebhookEndpointObject(BaseModel):
     metadata: dict[str, str]
     livemode: bool
     created: int
-    api_version: str
+    api_version: str | None = Field(description="Events delivered here carry this version; null: the account's "
+                                                "default")
+    application: None
     secret: str | None = Field(default=None, description="Only in the response to create")
 
 
@@ -91,13 +132,14 @@ class DeletedWebhookEndpoint(BaseModel):
 
 
 def endpoint_object(item: dict[str, Any], *, secret: str | None = None) -> dict[str, Any]:
-    from customers_core.settings import API_VERSION  # noqa: PLC0415 — keeps models free of settings
-
+    """`api_version` is the endpoint's own (null when it has none, as in Stripe: its events then carry
+    the account's default); `application` is always null (no Connect applications here)."""
     obj = {
         "id": item["id"], "object": "webhook_endpoint", "url": item["url"],
         "enabled_events": list(item["enabled_events"]), "status": item["status"],
         "description": item.get("description"), "metadata": dict(item.get("metadata") or {}),
-        "livemode": bool(item.get("livemode")), "created": item["created"], "api_version": API_VERSION,
+        "livemode": bool(item.get("livemode")), "created": item["created"], "api_version": item.get("api_version"),
+        "application": None,
     }
     if secret is not None:
         obj["secret"] = secret
