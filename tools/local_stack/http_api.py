@@ -1,19 +1,23 @@
 """The HTTP API: each request becomes the API Gateway HTTP API payload-2.0 event AWS would send and goes
-to its route's function (which authenticates the caller itself, as deployed)."""
+to its route's function (which authenticates the caller itself, as deployed). Beside the API, a few
+local-only pages that need no key: /openapi.json, /docs (the API reference) and /_local/health."""
 
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local_stack.lifecycle import StackError, port_in_use_message
 from local_stack.runtime import FunctionPool
 from local_stack.template import Route
 
@@ -34,7 +38,9 @@ def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     for name, value in parse_qsl(split.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
     content_type = lowered.get("content-type", "")
-    is_text = content_type.startswith(_TEXT_TYPES) or not body
+    # A text body goes as text, as API Gateway sends it; one that is not valid UTF-8 goes base64-encoded
+    # with its bytes intact, so the function can refuse it (400) instead of reading U+FFFD.
+    is_text = not body or (content_type.startswith(_TEXT_TYPES) and _is_utf8(body))
     now = datetime.now(UTC)
     route_key = f"{method} {route.path}" if route and route.path != "$default" else "$default"
     event: dict[str, Any] = {
@@ -52,7 +58,7 @@ def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
         },
         "isBase64Encoded": not is_text,
-        "body": body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode(),
+        "body": body.decode("utf-8") if is_text else base64.b64encode(body).decode(),
     }
     if "cookie" in lowered:
         event["cookies"] = [c.strip() for c in lowered["cookie"].split(";")]
@@ -63,13 +69,27 @@ def build_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     return event
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+Response = tuple[int, dict[str, str], bytes]
+LocalRoute = Callable[[], Response]
+
+
 class HttpApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool],
-                 extra: dict[str, tuple[str, bytes]] | None = None) -> None:
+                 extra: dict[str, tuple[str, bytes]] | None = None,
+                 local: dict[str, LocalRoute] | None = None) -> None:
         # API Gateway prefers the most specific route: /v1/customers/search over /v1/customers/{id}.
         self.routes = sorted(routes, key=lambda r: (r.path == "$default", r.path.count("{")))
         self.pools = pools
-        self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json)
+        self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json, /docs/…)
+        self.local = local or {}  # unauthenticated local-only pages made per request (/_local/health)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         """The route API Gateway would pick: an exact method and path, else the $default route."""
@@ -84,9 +104,13 @@ class HttpApi:
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str],
                  body: bytes) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(raw_path).path
-        if method == "GET" and path in self.extra:
+        if method in ("GET", "HEAD") and path in self.extra:
             content_type, document = self.extra[path]
             return 200, {"content-type": content_type}, document
+        if method in ("GET", "HEAD") and path in self.local:
+            return self.local[path]()
+        if method in ("GET", "HEAD") and path == "/docs" and "/docs/" in self.extra:
+            return 301, {"location": "/docs/"}, b""
         route, params = self.match(method, path)
         if route is None:  # what API Gateway answers for a request no route matches
             return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
@@ -111,51 +135,78 @@ def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
     return int(result["statusCode"]), headers, data
 
 
-def serve(api: HttpApi, host: str, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class ApiServer(ThreadingHTTPServer):
+    """The HTTP server; `api` is set once everything behind it has started, `console` (None: quiet)
+    gets one access line per request."""
 
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in separate writes; without this, Nagle's algorithm and the
-            # client's delayed ACK add ~40 ms to every keep-alive response.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    daemon_threads = True
+    api: HttpApi | None = None
+    console: Any = None
 
-        def _handle(self) -> None:
-            started = time.perf_counter()
-            length = int(self.headers.get("content-length") or 0)
-            if length > MAX_PAYLOAD:
-                self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
-                return
-            body = self.rfile.read(length) if length else b""
+
+def bind(host: str, port: int) -> ApiServer:
+    """The server's socket, bound and listening (requests wait in its backlog until serve_forever):
+    the first thing a start does, so a taken port stops it before anything else has started."""
+    try:
+        return ApiServer((host, port), _Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StackError(port_in_use_message(host, port), exit_code=2) from None
+        raise StackError(f"cannot listen on {host}:{port}: {exc.strerror}", exit_code=2) from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ApiServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _handle(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_PAYLOAD:
+            self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            return
+        body = self.rfile.read(length) if length else b""
+        api = self.server.api
+        if api is None:
+            status, headers, data = 503, {"content-type": "application/json"}, b'{"message":"Starting"}'
+        else:
             status, headers, data = api.dispatch(self.command, self.path, dict(self.headers.items()), body)
-            self._send(status, headers, data)
-            self.log_message('"%s %s" %d %.1fms', self.command, urlsplit(self.path).path, status,
-                             (time.perf_counter() - started) * 1000)
+        self._send(status, headers, b"" if self.command == "HEAD" else data)
+        console = self.server.console
+        if console is not None:
+            console.access(self.command, urlsplit(self.path).path, status, (time.perf_counter() - started) * 1000,
+                           headers.get("request-id"))
 
-        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def __getattr__(self, name: str) -> Any:
-            """Every method reaches the API (TRACE, QUERY, …), as API Gateway passes them on."""
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the API (TRACE, QUERY, …), as API Gateway passes them on."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            pass  # one line per request, written by _handle with its duration
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one access line per request, written by _handle with its duration and Request-Id
 
-        def log_message(self, format: str, *args: Any) -> None:
-            if getattr(self.server, "quiet", False):
-                return
-            super().log_message(format, *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info(format, *args)  # the server's own complaints (a bad request line …): the stack's log
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+
+def serve(api: HttpApi, host: str, port: int) -> ApiServer:
+    """A bound server for `api` (serve_forever starts it)."""
+    server = bind(host, port)
+    server.api = api
     return server

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from local_stack.runtime import FunctionPool
@@ -34,6 +35,9 @@ class QueuePoller:
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
         self.stop_event = threading.Event()
+        self.last_ok: float | None = None
+        self.errors = 0
+        self.last_error: str | None = None
         self.threads = [threading.Thread(target=self._run, name=f"sqs-{pool.function.logical_id}-{n}", daemon=True)
                         for n in range(workers)]
 
@@ -52,9 +56,22 @@ class QueuePoller:
         while not self.stop_event.is_set():
             try:
                 self.poll_once()
-            except Exception:  # keep polling: moto may be restarting
+                self.last_ok = time.time()
+            except Exception as exc:  # keep polling: moto may be restarting
+                if self.stop_event.is_set():
+                    return  # stopping: moto may be gone already
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 log.exception("queue poll failed")
                 self.stop_event.wait(0.5)
+
+    def status(self) -> dict[str, Any]:
+        """For /_local/health: its threads alive, and when one last polled without an error."""
+        function = self.pool.function.logical_id
+        return {"name": f"sqs-{function}", "kind": "sqs", "function": function,
+                "alive": all(t.is_alive() for t in self.threads),
+                "last_ok_s_ago": round(time.time() - self.last_ok, 1) if self.last_ok else None,
+                "errors": self.errors, "last_error": self.last_error}
 
     def poll_once(self) -> int:
         response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,

@@ -81,17 +81,31 @@ class StreamPoller(threading.Thread):
         self.finished: set[str] = set(self.checkpoints.get("_finished", "").split())
         self.iterators: dict[str, str] = {}
         self.stream_arn = ""
+        self.last_ok: float | None = None
+        self.errors = 0
+        self.last_error: str | None = None
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> None:
         while not self.stop_event.is_set():
             try:
                 busy = self.poll_once()
-            except Exception:  # keep polling: DynamoDB Local may be restarting
+                self.last_ok = time.time()
+            except Exception as exc:  # keep polling: DynamoDB Local may be restarting
+                if self.stop_event.is_set():
+                    return  # stopping: DynamoDB Local may be gone already
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 log.exception("stream poll failed")
                 busy = False
             if not busy:
                 self.stop_event.wait(self.poll_interval)
+
+    def status(self) -> dict[str, Any]:
+        """For /_local/health: alive, and when it last read the stream without an error."""
+        return {"name": self.name, "kind": "dynamodb-stream", "function": self.pool.function.logical_id,
+                "alive": self.is_alive(), "last_ok_s_ago": round(time.time() - self.last_ok, 1) if self.last_ok
+                else None, "errors": self.errors, "last_error": self.last_error}
 
     def stop(self) -> None:
         self.stop_event.set()

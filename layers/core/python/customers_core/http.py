@@ -28,6 +28,26 @@ def _not_json(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
+def _looks_like_json(data: bytes) -> bool:
+    """A body that parses as a JSON object or array (what a JSON body sent without its Content-Type is)."""
+    text = data.strip()
+    if text[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid UTF-8 (byte {exc.start + 1} of {len(data)}); "
+                             "send text encoded as UTF-8.", code="body_invalid_json") from exc
+
+
 def decode_body(event: dict[str, Any]) -> Any:
     """The request's body as JSON-like data ({} when empty). Raises the contract's 4xx otherwise."""
     raw = event.get("body") or ""
@@ -39,23 +59,46 @@ def decode_body(event: dict[str, Any]) -> Any:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
+        text = _utf8(data)
         try:
-            parsed = json.loads(data, parse_constant=_not_json)
+            parsed = json.loads(text, parse_constant=_not_json)
             # JSON may escape lone surrogates ("\\ud800"), which no UTF-8 store or response can carry.
             json.dumps(parsed, ensure_ascii=False).encode()
-        except (json.JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError) as exc:
-            raise InvalidRequest(f"The body is not valid JSON: {str(exc)[:200]}", code="body_invalid_json") from exc
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}.",
+                                 code="body_invalid_json") from exc
+        except UnicodeEncodeError as exc:
+            raise InvalidRequest("The body is not valid JSON: it escapes a lone surrogate (\\ud800-\\udfff), "
+                                 "which is no character.", code="body_invalid_json") from exc
         return parsed
     if content_type == "application/x-www-form-urlencoded":
-        try:
-            text = data.decode()
+        if _looks_like_json(data):
+            # curl's -d sends this Content-Type unless told otherwise.
+            raise UnsupportedMediaType(
+                "The body is JSON but its Content-Type is application/x-www-form-urlencoded (what curl -d "
+                "sends unless told otherwise); send the header Content-Type: application/json.")
+        text = _utf8(data)
+        try:  # %-escapes must decode to UTF-8 too: `name=%FF` is refused, not stored as U+FFFD
+            pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
         except UnicodeDecodeError as exc:
-            raise InvalidRequest("The form body is not valid UTF-8.", code="body_invalid_json") from exc
-        return decode_form(parse_qsl(text, keep_blank_values=True))
+            raise InvalidRequest("The form body is not valid UTF-8 once its %-escapes are decoded; "
+                                 "encode text as UTF-8 before escaping it.", code="body_invalid_json") from exc
+        return decode_form(pairs)
+    hint = " This body looks like JSON: add the header Content-Type: application/json." \
+        if _looks_like_json(data) else ""
     raise UnsupportedMediaType(
         f"Content-Type '{content_type or 'none'}' is not supported; "
-        "send application/json or application/x-www-form-urlencoded."
+        f"send application/json or application/x-www-form-urlencoded.{hint}"
     )
+
+
+def parse_query(raw: str) -> list[tuple[str, str]]:
+    """A query string's pairs, refusing %-escapes that are not UTF-8 (400) instead of replacing them."""
+    try:
+        return parse_qsl(raw, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The query string is not valid UTF-8 once its %-escapes are decoded; "
+                             "encode text as UTF-8 before escaping it.") from exc
 
 
 def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -112,25 +155,37 @@ def error_param(loc: tuple[str | int, ...]) -> str:
 _UNION_TAGS = ("function-", "list[", "dict[", "literal[", "constrained-")
 
 
-def _is_union_tag(part: str | int) -> bool:
-    """pydantic names the union member an error came from in its location (`Address`,
-    `list[constrained-str]`); the contract's param names leave those out."""
-    return isinstance(part, str) and (part.startswith(_UNION_TAGS) or (part[:1].isupper() and part.isidentifier()
-                                      and part in _MODEL_NAMES))
+_TYPE_TAGS = frozenset({"int", "str", "float", "bool", "none", "list", "dict", "is-instance", "json-or-python"})
+
+
+def _is_union_tag(part: str | int, previous: str | int | None = None) -> bool:
+    """pydantic names the union member an error came from in its location (`Address`, `int`,
+    `list[constrained-str]`); the contract's param names leave those out. A map's own keys (after
+    `metadata`, `custom_fields`) are the caller's, never tags."""
+    if not isinstance(part, str) or previous in MAP_FIELDS:
+        return False
+    return part.startswith(_UNION_TAGS) or part in _TYPE_TAGS or (part[:1].isupper() and part.isidentifier()
+                                                                     and part in _MODEL_NAMES)
 
 
 _MODEL_NAMES = frozenset({"Address", "CreatedRange"})
 
 
 def validation_error(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidRequest:
-    """The first pydantic error as the contract's 400 (`prefix`: where the model sits, e.g. (3,))."""
+    """The first pydantic error as the contract's 400 (`prefix`: where the model sits, e.g. (3,)), worded
+    as the contract words it (models.messages): what the parameter must be, never the validator's text."""
+    from customers_core.models.messages import describe  # noqa: PLC0415 — the models import this module's users
+
     err = exc.errors()[0]
-    loc = prefix + tuple(p for p in err["loc"] if not _is_union_tag(p))
+    raw = tuple(err["loc"])
+    loc = prefix + tuple(p for i, p in enumerate(raw) if not _is_union_tag(p, raw[i - 1] if i else None))
     param = error_param(loc)
     if err["type"] == "extra_forbidden":
         return InvalidRequest(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
     if err["type"] == "missing":
         return InvalidRequest(f"Missing required param: {param}.", param=param, code="parameter_missing")
-    message = str(err["msg"]).removeprefix("Value error, ")
     code = "metadata_invalid" if "metadata" in loc[:2] else "parameter_invalid"
-    return InvalidRequest(f"Invalid {param}: {message}", param=param, code=code)
+    phrase = describe(err, param).rstrip(".")
+    if not param:  # a model's own check of several fields: its message is the whole sentence
+        return InvalidRequest(f"{phrase[:1].upper()}{phrase[1:]}.", code=code)
+    return InvalidRequest(f"Invalid {param}: {phrase}.", param=param, code=code)

@@ -29,9 +29,14 @@ def check_email(value: str | None) -> str | None:
 
     try:
         # Syntax only: no DNS, and special-use domains (.test, .local) are real in some customers' worlds.
-        validate_email(value, check_deliverability=False, globally_deliverable=False, test_environment=True)
+        checked = validate_email(value, check_deliverability=False, globally_deliverable=False,
+                                 test_environment=True)
     except EmailNotValidError as exc:
         raise ValueError("is not a valid email address") from exc
+    # A domain of one label (`x@y`, `a@localhost`) passes the syntax check, but no customer can be
+    # reached there: the domain needs a dot between two labels.
+    if "." not in checked.ascii_domain.strip("."):
+        raise ValueError("is not a valid email address (its domain needs a dot, as in example.com)")
     return value
 
 
@@ -78,7 +83,7 @@ def check_tags(value: Any) -> list[str] | None:
         if not isinstance(tag, str) or not _TAG.match(tag):
             raise ValueError("each tag must be 1–64 characters of A-Z a-z 0-9 _ : . -")
     if len(set(value)) != len(value):
-        raise ValueError("tags must be distinct")
+        raise ValueError("must not repeat a tag")
     return list(value)
 
 
