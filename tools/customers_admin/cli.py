@@ -20,6 +20,13 @@ from customers_core.logic import api_keys
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def default_stack_file() -> Path:
+    """The running local stack's stack.json: the one under the working folder's .local/ (where the
+    README's commands run), else this checkout's."""
+    here = Path.cwd() / ".local" / "stack.json"
+    return here if here.exists() else ROOT / ".local" / "stack.json"
+
+
 def _table(args: argparse.Namespace) -> Table:
     import boto3  # noqa: PLC0415 — only once a command runs
 
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--table", help="a deployed stage's table name")
     where.add_argument("--stack", help="a deployed stage's CloudFormation stack (reads its TableName output)")
     parser.add_argument("--region", help="AWS region of --table/--stack")
-    parser.add_argument("--stack-file", default=str(ROOT / ".local" / "stack.json"), help=argparse.SUPPRESS)
+    parser.add_argument("--stack-file", default=str(default_stack_file()), help=argparse.SUPPRESS)
     groups = parser.add_subparsers(dest="group", required=True)
 
     accounts = groups.add_parser("accounts").add_subparsers(dest="action", required=True)
@@ -87,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args)
     except api_keys.AdminError as exc:
-        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        print(json.dumps({"error": str(exc)}, ensure_ascii=False), file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2))
+    # Real characters (an account named "Café…" prints as such), not \u escapes.
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
