@@ -187,3 +187,18 @@ def test_an_app_made_after_the_default_app_is_collected_still_guards_keys(monkey
         app.post("/v1/things")(lambda: {"ok": True})
         assert api.handle(app, event, lambda_context)["statusCode"] == 200
         assert len(guarded) == round_ + 1
+
+
+def test_a_typical_creates_record_fits_in_one_kilobyte(table, account, create):
+    """The answer is kept zlib-compressed: the record of a create (Stripe's whole customer object)
+    stays within the 1 KB one write unit covers (2 in its transaction, not 4)."""
+    from customers_core.dal.table import item_size
+
+    first = create({"email": "ada.lovelace@example.com", "name": "Ada Lovelace", "metadata": {"plan": "pro"}},
+                   key="sized")
+    items = table.client.scan(TableName=table.name)["Items"]
+    records = [i for i in items if i.get("entity", {}).get("S") == "idempotency"]
+    assert len(records) == 1 and item_size(records[0]) <= 1024, item_size(records[0])
+    again = create({"email": "ada.lovelace@example.com", "name": "Ada Lovelace", "metadata": {"plan": "pro"}},
+                   key="sized")
+    assert again["headers"]["Idempotent-Replayed"] == "true" and json.loads(again["body"]) == json.loads(first["body"])
