@@ -46,17 +46,22 @@ def _missing(raw_id: str) -> ResourceMissing:
     return ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
 
 
-def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
-    """The customer item after applying the sent fields of `params` to `item`."""
-    sent = params.model_fields_set
-    out = dict(item)
-    for name in SCALAR_FIELDS:
+def _set_scalars(out: Item, params: CustomerParams, names: Any, sent: set[str]) -> None:
+    """Each sent field of `names` set on the item, or removed when sent as null."""
+    for name in names:
         if name in sent:
             value = getattr(params, name)
             if value is None:
                 out.pop(name, None)
             else:
                 out[name] = value
+
+
+def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
+    """The customer item after applying the sent fields of `params` to `item`."""
+    sent = params.model_fields_set
+    out = dict(item)
+    _set_scalars(out, params, SCALAR_FIELDS, sent)
     if "address" in sent:
         if not isinstance(params.address, Address):  # None ("" arrives as None too): clear
             out.pop("address", None)
@@ -94,13 +99,7 @@ def _apply(item: Item, params: CustomerParams, *, creating: bool) -> Item:
 def _apply_stripe_fields(out: Item, params: CustomerParams, sent: set[str]) -> None:
     """Stripe's own customer fields (api.md §10), stored only when they differ from Stripe's defaults
     (null, [] and `none`, which customer_object answers for an absent attribute)."""
-    for name in STRIPE_SCALAR_FIELDS:
-        if name in sent:
-            value = getattr(params, name)
-            if value is None:
-                out.pop(name, None)
-            else:
-                out[name] = value
+    _set_scalars(out, params, STRIPE_SCALAR_FIELDS, sent)
     if "shipping" in sent:  # replaced whole, as Stripe does (name and address are required)
         if isinstance(params.shipping, Shipping):
             address = {k: v for k in ADDRESS_FIELDS if (v := getattr(params.shipping.address, k)) is not None}
