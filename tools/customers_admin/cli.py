@@ -4,6 +4,8 @@
     customers-admin --local keys create --account acct_… --mode test [--scope customers:read ...]
     customers-admin --table customers-api-prod --region eu-west-1 keys list --account acct_…
     customers-admin --stack customers-api-prod keys revoke key_…
+    customers-admin --local import --format cstar customers.json [--dry-run] [--on-conflict update] [--resume]
+    customers-admin --api https://… --key sk_live_… export --format ndjson --out customers.ndjson
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from customers_core.dal.table import Table
 from customers_core.logic import api_keys
+
+from customers_admin import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--local", action="store_true", help="the local stack (reads .local/stack.json)")
     where.add_argument("--table", help="a deployed stage's table name")
     where.add_argument("--stack", help="a deployed stage's CloudFormation stack (reads its TableName output)")
+    where.add_argument("--api", help="the API's base URL, for import/export over HTTP (with --key)")
+    parser.add_argument("--key", help="a secret key for --api")
     parser.add_argument("--region", help="AWS region of --table/--stack")
     parser.add_argument("--stack-file", default=str(default_stack_file()), help=argparse.SUPPRESS)
     groups = parser.add_subparsers(dest="group", required=True)
@@ -72,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_keys.add_argument("--account", required=True)
     revoke = key_cmds.add_parser("revoke", help="revoke a key (effective within 60 s)")
     revoke.add_argument("key_id")
+    migrate.add_parsers(groups)  # import, export (api.md §12)
     return parser
 
 
@@ -91,6 +98,8 @@ def run(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.group in migrate.GROUPS:
+        return migrate.main(args, _table)
     try:
         result = run(args)
     except api_keys.AdminError as exc:

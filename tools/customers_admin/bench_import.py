@@ -1,0 +1,184 @@
+"""How fast `customers-admin import` writes into a local stack: records per second for N records.
+
+    python -m customers_admin.bench_import --count 10000 --data-dir /tmp/import-bench [--target local api]
+
+It starts a fresh local stack in `--data-dir` (`python -m local_stack`, as `make run` does, with the
+per-account limit off so the HTTP run measures the import, not the limit), writes a `cstar` page of N
+synthetic records (`customers_admin.samples`), and for each target imports it into a new empty account
+by running the command a user runs (`customers-admin --local …` — the bulk path — or `--api … --key
+…`), timed from start to exit. It then checks that the account holds exactly N customers and waits for
+the stream to have made every `customer.created` event. Prints one JSON line per run and a Markdown
+table; the stack is stopped at the end.
+
+`--engine` also measures what the stack's DynamoDB Local itself takes, whatever writes it: items per
+second written by single PutItems, BatchWriteItems of 25, and TransactWriteItems of 25 and 100 (4
+threads each, on the stack's table, in a partition of their own). `--target` with no value skips the
+imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from customers_admin import samples
+
+SCRIPT = Path(sys.executable).parent / "customers-admin"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack_file = data_dir / "stack.json"
+    stack_file.unlink(missing_ok=True)
+    log = (data_dir / "bench-stack.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(data_dir),
+                             "--quiet"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "LOG_LEVEL": "WARNING", "RATE_LIMIT_PER_SECOND": "0"})
+    deadline = time.monotonic() + 120
+    while not stack_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the local stack did not start; see " + str(data_dir / "bench-stack.log"))
+        time.sleep(0.2)
+    return proc, json.loads(stack_file.read_text())
+
+
+def _admin(stack_file: Path, *args: str) -> dict[str, Any]:
+    done = subprocess.run([str(SCRIPT), "--local", "--stack-file", str(stack_file), *args], capture_output=True,
+                          text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def _get(api: str, key: str, path: str, **params: Any) -> dict[str, Any]:
+    response = requests.get(f"{api}{path}", headers={"Authorization": f"Bearer {key}"}, params=params, timeout=60)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def _events(api: str, key: str) -> int:
+    count, params = 0, {"type": "customer.created", "limit": 100}
+    while True:
+        page = _get(api, key, "/v1/events", **params)
+        count += len(page["data"])
+        if not page["has_more"]:
+            return count
+        params["starting_after"] = page["data"][-1]["id"]
+
+
+def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, count: int,
+            concurrency: int) -> dict[str, Any]:
+    account = _admin(stack_file, "accounts", "create", "--name", f"bench {target}")["id"]
+    key = _admin(stack_file, "keys", "create", "--account", account, "--mode", "test")["secret"]
+    path = source.with_name(f"{source.stem}-{target}{source.suffix}")
+    path.write_bytes(source.read_bytes())
+    where = (["--api", stack["api_url"], "--key", key] if target == "api"
+             else ["--local", "--stack-file", str(stack_file)])
+    command = [str(SCRIPT), *where, "import", "--format", "cstar", str(path), "--concurrency", str(concurrency),
+               "--no-progress", *(["--account", account] if target == "local" else [])]
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.monotonic() - started
+    load_after = os.getloadavg()[0]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    total = _get(stack["api_url"], key, "/v1/customers", limit=1, **{"include[]": "total_count"})["total_count"]
+    events_deadline = time.monotonic() + 900
+    events = _events(stack["api_url"], key)
+    while events < count and time.monotonic() < events_deadline:
+        time.sleep(2)
+        events = _events(stack["api_url"], key)
+    shown = ["customers-admin", *where[:1], *(["URL", "--key", "KEY"] if target == "api" else []),
+             "import", "--format", "cstar", path.name, "--concurrency", str(concurrency)]
+    return {"target": target, "records": count, "created": summary["created"], "failed": summary["failed"],
+            "seconds": round(seconds, 1), "records_per_second": round(count / seconds, 1),
+            "customers_in_account": total, "events_after_s": round(time.monotonic() - started, 1),
+            "events": events, "load_average": [round(load_before, 1), round(load_after, 1)],
+            "command": " ".join(shown), "exit": done.returncode}
+
+
+def engine_capacity(stack: dict[str, Any]) -> list[dict[str, Any]]:
+    """Items per second DynamoDB Local writes, by call shape (4 threads, ~400 items each)."""
+    import uuid  # noqa: PLC0415
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from customers_core.dal.table import serialize  # noqa: PLC0415
+    from local_stack.stack import aws_client  # noqa: PLC0415
+
+    client = aws_client("dynamodb", stack["dynamodb_endpoint"])
+    name = stack["table_name"]
+
+    def item() -> dict[str, Any]:
+        return serialize({"pk": f"BENCH#{uuid.uuid4()}", "sk": "item", "payload": "x" * 200})
+
+    shapes: list[tuple[str, int, Any]] = [
+        ("PutItem", 1, lambda n: client.put_item(TableName=name, Item=item())),
+        ("BatchWriteItem", 25, lambda n: client.batch_write_item(
+            RequestItems={name: [{"PutRequest": {"Item": item()}} for _ in range(n)]})),
+        ("TransactWriteItems", 25, lambda n: client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": name, "Item": item()}} for _ in range(n)])),
+        ("TransactWriteItems", 100, lambda n: client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": name, "Item": item()}} for _ in range(n)])),
+    ]
+    out = []
+    for label, size, call in shapes:
+        calls = max(8, 400 // size)
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _, c=call, n=size: c(n), range(calls)))
+        seconds = time.monotonic() - started
+        out.append({"engine": label, "items_per_call": size, "items_per_second": round(calls * size / seconds),
+                    "ms_per_call": round(seconds / calls * 4 * 1000, 1), "load_average": round(os.getloadavg()[0], 1)})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="customers_admin.bench_import", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--data-dir", type=Path, required=True, help="the benchmark stack's data (made afresh)")
+    parser.add_argument("--target", nargs="*", choices=("local", "api"), default=["local", "api"])
+    parser.add_argument("--engine", action="store_true", help="also measure DynamoDB Local's own write rate")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+    proc, stack = _start(args.data_dir)
+    results = []
+    try:
+        source = args.data_dir / f"cstar-{args.count}.json"
+        samples.write(source, "cstar", samples.records("cstar", args.count), "page")
+        for target in args.target:
+            result = run_one(stack, args.data_dir / "stack.json", source, target, args.count, args.concurrency)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+        engine = engine_capacity(stack) if args.engine else []
+        for row in engine:
+            print(json.dumps(row), flush=True)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    print("\n| target | records | seconds | records/s | customers after | events after (s) | load avg |\n"
+          "|---|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        print(f"| {r['target']} | {r['records']} | {r['seconds']} | {r['records_per_second']} | "
+              f"{r['customers_in_account']} | {r['events_after_s']} | {r['load_average'][0]}–{r['load_average'][1]} |")
+    if engine:
+        print("\n| DynamoDB Local, 4 threads | items per call | items/s | ms per call | load avg |\n"
+              "|---|---:|---:|---:|---:|")
+        for row in engine:
+            print(f"| {row['engine']} | {row['items_per_call']} | {row['items_per_second']} | {row['ms_per_call']} | "
+                  f"{row['load_average']} |")
+    return 0 if all(r["created"] == args.count and r["customers_in_account"] == args.count for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
