@@ -493,3 +493,28 @@ def test_usage_errors_exit_2_before_anything_is_written(tmp_path: Path, capsys: 
     assert "line 3" in capsys.readouterr().err  # the file is read whole before any write: no request was made
     with pytest.raises(SystemExit):
         cli.main(["--api", API, "--key", "k", "import", "--format", "csv", missing])  # not an import format
+
+
+def test_the_bulk_path_retries_throttling_and_5xx_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+    from customers_admin import targets
+
+    monkeypatch.setattr(targets.time, "sleep", lambda _: None)
+    calls = {"n": 0}
+
+    def throttled() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                              "TransactWriteItems")
+        return "written"
+
+    assert targets._with_retries(throttled) == "written" and calls["n"] == 3
+    answers = iter([targets.Answer(500, {}), targets.Answer(200, {"id": "cus_1"})])
+    assert targets._with_retries(lambda: next(answers)).status == 200
+
+    def refused() -> str:
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "PutItem")
+
+    with pytest.raises(ClientError):
+        targets._with_retries(refused)  # not transient: raised at once
