@@ -272,20 +272,10 @@ class Table:
                   ) -> tuple[list[str], dict[str, Any] | None]:
         """One consistent Query page of a base-table partition's sort keys: BETWEEN lower AND upper,
         or begins_with(lower) when upper is None. Returns them and where the next page starts."""
-        condition = "pk = :pk AND " + ("sk BETWEEN :lo AND :hi" if upper is not None else "begins_with(sk, :lo)")
-        values = {":pk": partition, ":lo": lower, **({":hi": upper} if upper is not None else {})}
-        kwargs: dict[str, Any] = {
-            "TableName": self.name, "KeyConditionExpression": condition, "ConsistentRead": True,
-            "ExpressionAttributeValues": serialize(values), "ProjectionExpression": "sk",
-            "ScanIndexForward": not newest_first, "ReturnConsumedCapacity": "TOTAL",
-        }
-        if limit:
-            kwargs["Limit"] = limit
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        response = self.client.query(**kwargs)
-        self._record(dict(response), int(response.get("ScannedCount", 0)))
-        return [str(i["sk"]["S"]) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+        items, following = self.query_page(partition, lower=lower if upper is not None else None, upper=upper,
+                                           prefix=lower if upper is None else None, forward=not newest_first,
+                                           limit=limit, start=start, projection="sk")
+        return [str(i["sk"]) for i in items], following
 
     def batch_write(self, *, puts: Sequence[Item] = (), deletes: Sequence[dict[str, str]] = ()) -> None:
         """Unconditional puts and deletes, 25 a call (BatchWriteItem), unprocessed ones sent again."""
@@ -321,11 +311,11 @@ class Table:
 
     def query_page(self, partition: str, *, lower: str | None = None, upper: str | None = None,
                    prefix: str | None = None, forward: bool = True, limit: int | None = None,
-                   start: dict[str, Any] | None = None, consistent: bool = True
+                   start: dict[str, Any] | None = None, consistent: bool = True, projection: str | None = None
                    ) -> tuple[list[Item], dict[str, Any] | None]:
         """One Query page of a base-table partition, whole items: sort keys between `lower` and `upper`
         (inclusive; either may be open) or beginning with `prefix`. Returns them and where the next page
-        starts (None at the end). (Added for the events partition: events with their deliveries.)"""
+        starts (None at the end); `projection` names the attributes to return, when not all."""
         condition, values = "pk = :pk", {":pk": partition}
         if prefix is not None:
             condition, values[":prefix"] = condition + " AND begins_with(sk, :prefix)", prefix
@@ -342,6 +332,8 @@ class Table:
             "ExpressionAttributeValues": serialize(values), "ConsistentRead": consistent,
             "ReturnConsumedCapacity": "TOTAL",
         }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         if limit:
             kwargs["Limit"] = limit
         if start:
