@@ -48,7 +48,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export UV_LINK_MODE := copy
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help check-python install browser openapi docs run test test-unit test-integration test-e2e test-infra \
+.PHONY: help check-python install browser routes openapi docs run test test-unit test-integration test-e2e test-infra \
 	lint bench bench-start build validate deploy clean
 
 help: ## list the targets and the variables
@@ -137,6 +137,9 @@ bench: $(DEV_INSTALLED) node_modules/.installed ## benchmarks, the bill and the 
 bench-start: ## only the first start of make run in a fresh clone (empty caches) and restarts → docs/benchmarks.md
 	$(PYTHON313) tools/local_stack/first_start.py --into docs/benchmarks.md
 
+routes: $(RUN_INSTALLED) ## regenerate the 404/405 function's route table from template.yaml
+	$(PY) -m local_stack.template --routes
+
 openapi: $(DEV_INSTALLED) ## regenerate docs/openapi.json from the code
 	$(PY) -m local_stack.openapi
 
@@ -146,9 +149,11 @@ docs: $(RUN_INSTALLED) node_modules/.installed ## the API reference as static fi
 build: .venv-sam/.installed ## sam build (arm64, no container)
 	PATH="$(abspath $(PY313_DIR)):$$PATH" $(SAM) build
 
-validate: .venv-sam/.installed .venv-checkov/.installed ## sam validate --lint, and checkov
+# checkov does not expand Fn::ForEach: it reads the expanded template, with .checkov.yaml's settings.
+validate: $(RUN_INSTALLED) .venv-sam/.installed .venv-checkov/.installed ## sam validate --lint, and checkov
 	$(SAM) validate --lint --region us-east-1
-	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(PY) -m local_stack.template --expanded build/template.expanded.json
+	.venv-checkov/bin/checkov -f build/template.expanded.json --compact --quiet --skip-download
 
 deploy: build ## sam deploy --config-env $(STAGE) (checks for AWS credentials first)
 	$(PY) -m customers_admin.preflight --stage $(STAGE)

@@ -10,20 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customers_core.api import handle
 from customers_core.api import method_not_allowed_app as create_app
 from customers_core.observability import logger
-
-# The API's paths and their methods; tests/infrastructure checks this against template.yaml.
-ROUTES: dict[str, tuple[str, ...]] = {
-    r"/v1/customers": ("GET", "POST"),
-    r"/v1/customers/search": ("GET",),
-    r"/v1/customers/[^/]+": ("GET", "POST", "PATCH", "PUT", "DELETE"),
-    r"/v1/customers/[^/]+/wallets": ("GET", "POST"),
-    r"/v1/customers/[^/]+/wallets/[^/]+": ("POST", "DELETE"),
-    r"/v1/events": ("GET",),
-    r"/v1/events/[^/]+": ("GET",),
-    r"/v1/events/[^/]+/retry": ("POST",),
-    r"/v1/webhook_endpoints": ("GET", "POST"),
-    r"/v1/webhook_endpoints/[^/]+": ("GET", "POST", "PATCH", "DELETE"),
-}
+from customers_core.routes import ROUTES  # generated from template.yaml (make routes)
 
 app = create_app({re.compile(f"^{path}$"): methods for path, methods in ROUTES.items()})
 

@@ -88,6 +88,11 @@ def test_the_default_routes_method_table_matches_the_template():
     assert {path: set(methods) for path, methods in module.ROUTES.items()} == declared
 
 
+def test_the_generated_routes_module_is_current():
+    """Routes are declared in the template alone; customers_core/routes.py is made from it."""
+    assert template.ROUTES_MODULE.read_text() == template.routes_module(), "run `make routes`"
+
+
 def test_only_the_local_stack_may_allow_http_webhooks():
     """The flag that admits http://127.0.0.1 endpoints is set by the local stack alone, never deployed."""
     assert "WEBHOOK_ALLOW_LOCAL_HTTP" not in (ROOT / "template.yaml").read_text()
