@@ -18,25 +18,22 @@ from pydantic import (
 
 from customers_core.errors import InvalidRequest
 from customers_core.models.fields import (
+    IMAGE_PATTERN,
+    METADATA_SCHEMA,
+    Blank,
+    MetadataKey,
+    MetadataValue,
+    Sentiment,
+    Status,
+    TagText,
     blank_to_none,
     check_custom_fields,
     check_email,
     check_metadata,
     check_tags,
 )
+from customers_core.models.wallets import wallet_object
 
-Status = Literal["active", "inactive"]
-Sentiment = Literal["happy", "neutral", "frustrated", "angry"]
-Blank = Literal[""]  # "" (and null) clears a field: Stripe's form encoding has no null
-# Control characters and space spelt out: every regex engine (pydantic's, the spec's readers) agrees.
-IMAGE_PATTERN = r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$"
-TagText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.\-]{1,64}$")]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
-MetadataValue = Annotated[str, StringConstraints(max_length=500)]
-# pydantic describes a key pattern with patternProperties, which lets other keys through; say it exactly.
-METADATA_SCHEMA = {"type": "object", "maxProperties": 50,
-                   "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^[^\[\]]+$"},
-                   "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "null"}]}}
 TagList = Annotated[list[TagText], Field(max_length=20, json_schema_extra={"uniqueItems": True})]
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 FieldValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool | None
@@ -203,12 +200,6 @@ def _custom_fields(stored: Any) -> dict[str, Any]:
     if isinstance(stored, str):
         return dict(json.loads(stored))
     return dict(stored or {})
-
-
-def wallet_object(wallet: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
-    from customers_core.models.wallets import wallet_object as build  # noqa: PLC0415 — wallets imports this module
-
-    return build(wallet, customer)
 
 
 def customer_object(item: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import StringConstraints
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
@@ -12,6 +14,24 @@ METADATA_VALUE_MAX = 500
 CUSTOM_FIELDS_MAX_KEYS = 50
 TAGS_MAX = 20
 _TAG = re.compile(r"^[A-Za-z0-9_:.\-]{1,64}$")
+
+Status = Literal["active", "inactive"]
+Sentiment = Literal["happy", "neutral", "frustrated", "angry"]
+Blank = Literal[""]  # "" (and null) clears a field: Stripe's form encoding has no null
+# Control characters and space spelt out: every regex engine (pydantic's, the spec's readers) agrees.
+IMAGE_PATTERN = r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$"
+TagText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.\-]{1,64}$")]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)]
+# pydantic describes a key pattern with patternProperties, which lets other keys through; say it exactly.
+METADATA_SCHEMA = {"type": "object", "maxProperties": 50,
+                   "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^[^\[\]]+$"},
+                   "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "null"}]}}
+
+
+def listify(value: Any) -> Any:
+    """`include=total_count` (no brackets) means a one-item list."""
+    return [value] if isinstance(value, str) else value
 
 
 def blank_to_none(value: Any) -> Any:

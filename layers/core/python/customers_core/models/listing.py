@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from customers_core.errors import InvalidRequest
-from customers_core.models.customer import Sentiment, Status
+from customers_core.models.fields import Sentiment, Status, listify
 
 MAX_OFFSET = 10_000
 MAX_TIMESTAMP = 9_999_999_999
@@ -35,11 +35,6 @@ class CreatedRange(BaseModel):
 def exact_second(value: Any) -> Any:
     """`created=<ts>` means exactly that second."""
     return {"gte": value, "lte": value} if isinstance(value, str | int) else value
-
-
-def listify(value: Any) -> Any:
-    """`include=total_count` (no brackets) means a one-item list."""
-    return [value] if isinstance(value, str) else value
 
 
 EVENT_ID_PATTERN = (r"^(evt_[0-7][0-9A-HJKMNP-TV-Z]{25}|"

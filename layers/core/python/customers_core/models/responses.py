@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from customers_core.models.customer import Sentiment, Status
+from customers_core.models.fields import Sentiment, Status
 
 
 class AddressObject(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from customers_core.models.listing import listify
+from customers_core.models.fields import listify
 from customers_core.models.responses import CustomerObject
 
 

@@ -6,9 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from customers_core.models.customer import Blank
-from customers_core.models.fields import blank_to_none
-from customers_core.models.listing import listify
+from customers_core.models.fields import Blank, blank_to_none, listify
 
 MAX_WALLETS = 20  # per customer: the customer item carries them, and each is one marker to write
 WALLET_ID_PATTERN = r"^wal_[0-7][0-9A-HJKMNP-TV-Z]{25}$"

@@ -8,9 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from customers_core.errors import InvalidRequest
-from customers_core.models.customer import IMAGE_PATTERN, METADATA_SCHEMA, Blank, MetadataKey, MetadataValue
-from customers_core.models.fields import blank_to_none, check_metadata
-from customers_core.models.listing import listify
+from customers_core.models.fields import (
+    IMAGE_PATTERN,
+    METADATA_SCHEMA,
+    Blank,
+    MetadataKey,
+    MetadataValue,
+    blank_to_none,
+    check_metadata,
+    listify,
+)
 
 EventChoice = Literal["*", "customer.created", "customer.updated", "customer.deleted"]
 MAX_ENDPOINTS = 16  # per account and mode, as Stripe
