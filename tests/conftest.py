@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from customers_core.dal.table import get_table
-from customers_core.settings import get_settings
 from local_stack import template
 from local_stack.runtime import LambdaContext, load_environment
 from moto import mock_aws
@@ -127,13 +126,8 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def clear_caches() -> None:
-    """Settings and AWS clients are made once per process; a test that changes either starts afresh."""
-    from customers_core import queues, ratelimit, secretbox
-    from customers_core.logic import api_keys, delivery
+    """Settings, AWS clients and what a process keeps between requests are made once per process; a
+    test that changes the environment starts afresh (customers_core.caches)."""
+    from customers_core import caches
 
-    for cached in (get_settings, get_table, secretbox._kms, queues.sqs):
-        cached.cache_clear()
-    secretbox._cache.clear()
-    api_keys._cache.clear()
-    ratelimit.limiter.reset()
-    delivery.forget_endpoints()
+    caches.reset()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, documented, handle, json_response, principal, request_info
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, request_info, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.wallets import add_wallet
 from customers_core.models.wallets import WalletCreate, WalletObject
@@ -17,13 +17,15 @@ if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less
 app = create_app()
 
 
-@app.post("/v1/customers/<customer_id>/wallets", operation_id="addWallet", summary="Add a wallet to a customer",
+@app.post("/v1/customers/<customer_id>/wallets",
+          middlewares=[requires("customers:write")],
+          operation_id="addWallet", summary="Add a wallet to a customer",
           description="Stellar: a G… account id (StrKey checksum verified). EVM: 0x + 40 hex with chain_id; a "
                       "mixed-case address must pass EIP-55; stored checksummed. 409 wallet_taken if another "
                       "customer of the account holds it.",
           responses=documented(WalletObject, 400, 403, 404, 409, 413, 415))
 def add(customer_id: str, body: Annotated[WalletCreate | None, Body()] = None):
-    who = principal(app, "customers:write")
+    who = caller()
     return json_response(add_wallet(get_table(), who, customer_id, body_model(app, WalletCreate), request_info(app)))
 
 

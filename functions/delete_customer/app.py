@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import create_app, documented, handle, json_response, principal, request_info
+from customers_core.api import caller, create_app, documented, handle, json_response, request_info, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.customers import delete_customer
 from customers_core.models.responses import DeletedCustomer
@@ -14,10 +14,12 @@ from customers_core.observability import logger
 app = create_app()
 
 
-@app.delete("/v1/customers/<customer_id>", operation_id="deleteCustomer", summary="Delete a customer",
+@app.delete("/v1/customers/<customer_id>",
+            middlewares=[requires("customers:delete")],
+            operation_id="deleteCustomer", summary="Delete a customer",
             responses=documented(DeletedCustomer, 403, 404))
 def delete(customer_id: str):
-    who = principal(app, "customers:delete")
+    who = caller()
     return json_response(delete_customer(get_table(), who, customer_id, request_info(app)))
 
 

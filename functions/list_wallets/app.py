@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import create_app, documented, handle, json_response, principal
+from customers_core.api import caller, create_app, documented, handle, json_response, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.wallets import list_wallets
 from customers_core.models.wallets import WalletList
@@ -14,10 +14,12 @@ from customers_core.observability import logger
 app = create_app()
 
 
-@app.get("/v1/customers/<customer_id>/wallets", operation_id="listWallets", summary="List a customer's wallets",
+@app.get("/v1/customers/<customer_id>/wallets",
+         middlewares=[requires("customers:read")],
+         operation_id="listWallets", summary="List a customer's wallets",
          responses=documented(WalletList, 403, 404))
 def list_(customer_id: str):
-    who = principal(app, "customers:read")
+    who = caller()
     return json_response(list_wallets(get_table(), who, customer_id))
 
 

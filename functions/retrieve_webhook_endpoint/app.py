@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import create_app, documented, handle, json_response, principal
+from customers_core.api import caller, create_app, documented, handle, json_response, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.webhooks import retrieve_endpoint
 from customers_core.models.webhooks import WebhookEndpointObject
@@ -14,10 +14,12 @@ from customers_core.observability import logger
 app = create_app()
 
 
-@app.get("/v1/webhook_endpoints/<endpoint_id>", operation_id="retrieveWebhookEndpoint",
+@app.get("/v1/webhook_endpoints/<endpoint_id>",
+         middlewares=[requires("webhooks:read")],
+         operation_id="retrieveWebhookEndpoint",
          summary="Retrieve a webhook endpoint", responses=documented(WebhookEndpointObject, 403, 404))
 def retrieve(endpoint_id: str):
-    who = principal(app, "webhooks:read")
+    who = caller()
     return json_response(retrieve_endpoint(get_table(), who, endpoint_id))
 
 

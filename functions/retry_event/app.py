@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, documented, handle, json_response, principal
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.fanout import retry_event
 from customers_core.models.responses import EventObject
@@ -20,13 +20,15 @@ if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less
 app = create_app(hold_idempotency_key=True)  # delivery writes and SQS sends: not one transaction
 
 
-@app.post("/v1/events/<event_id>/retry", operation_id="retryEvent", summary="Re-send an event to its endpoints",
+@app.post("/v1/events/<event_id>/retry",
+          middlewares=[requires("webhooks:write")],
+          operation_id="retryEvent", summary="Re-send an event to its endpoints",
           description="Without a body: to every enabled endpoint the event was sent to. With `webhook_endpoint`: to "
                       "that endpoint alone (enabled, subscribed to the event's type; also one created after the "
                       "event).",
           responses=documented(EventObject, 400, 403, 404, 413, 415))
 def retry(event_id: str, body: Annotated[RetryEventParams | None, Body()] = None):
-    who = principal(app, "webhooks:write")
+    who = caller()
     params = body_model(app, RetryEventParams)
     return json_response(retry_event(get_table(), who, event_id, params.webhook_endpoint))
 

@@ -6,7 +6,7 @@ import inspect
 from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import create_app, documented, handle, json_response, principal, query_model
+from customers_core.api import caller, create_app, documented, handle, json_response, query_model, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.search import search_customers
 from customers_core.models.search import SearchParams, SearchResult
@@ -38,14 +38,16 @@ def _parameters(
     SearchParams validates the real ones."""
 
 
-@app.get("/v1/customers/search", operation_id="searchCustomers", summary="Search customers",
+@app.get("/v1/customers/search",
+         middlewares=[requires("customers:read")],
+         operation_id="searchCustomers", summary="Search customers",
          description="query: clauses on email, name, phone, external_id, status, tag, metadata['key'] (`:` exact, "
                      "case-insensitive; `~` word prefix on name and email, digit prefix on phone) and created "
                      "(> < >= <= =), joined by AND or OR, `-` negates; at most 10. A change is found by the very "
                      "next search.",
          responses=documented(SearchResult, 400, 403))
 def search():
-    who = principal(app, "customers:read")
+    who = caller()
     return json_response(search_customers(get_table(), who, query_model(app, SearchParams)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, documented, handle, json_response, principal, request_info
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, request_info, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.customers import update_customer
 from customers_core.models.customer import CustomerParams
@@ -18,13 +18,15 @@ if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less
 app = create_app()
 
 
-@app.route("/v1/customers/<customer_id>", method=["POST", "PATCH", "PUT"],
+@app.route("/v1/customers/<customer_id>",
+           middlewares=[requires("customers:write")],
+           method=["POST", "PATCH", "PUT"],
            summary="Update a customer (only the fields sent change)",
            description="metadata and address merge (a key sent null or \"\" is removed); tags and custom_fields "
                        "replace. Also accepts form encoding with Stripe's bracket notation.",
            responses=documented(CustomerObject, 400, 403, 404, 409, 413, 415))
 def update(customer_id: str, body: Annotated[CustomerParams | None, Body()] = None):
-    who = principal(app, "customers:write")
+    who = caller()
     params = body_model(app, CustomerParams)
     return json_response(update_customer(get_table(), who, customer_id, params, request_info(app)))
 

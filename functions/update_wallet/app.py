@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, documented, handle, json_response, principal, request_info
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, request_info, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.wallets import update_wallet
 from customers_core.models.wallets import WalletObject, WalletUpdate
@@ -17,13 +17,15 @@ if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less
 app = create_app()
 
 
-@app.post("/v1/customers/<customer_id>/wallets/<wallet_id>", operation_id="updateWallet",
+@app.post("/v1/customers/<customer_id>/wallets/<wallet_id>",
+          middlewares=[requires("customers:write")],
+          operation_id="updateWallet",
           summary="Update a wallet's authorization fields",
           description="authorization_type (PERMIT or APPROVAL), authorization_tx_hash, authorized_at, "
                       "has_active_authorization; only the fields sent change.",
           responses=documented(WalletObject, 400, 403, 404, 413, 415))
 def update(customer_id: str, wallet_id: str, body: Annotated[WalletUpdate | None, Body()] = None):
-    who = principal(app, "customers:write")
+    who = caller()
     return json_response(update_wallet(get_table(), who, customer_id, wallet_id, body_model(app, WalletUpdate),
                                        request_info(app)))
 

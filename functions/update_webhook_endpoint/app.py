@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, create_app, documented, handle, json_response, principal
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.webhooks import update_endpoint
 from customers_core.models.webhooks import WebhookEndpointObject, WebhookEndpointParams
@@ -18,12 +18,14 @@ if TYPE_CHECKING:  # documentation only (make openapi provides it): ~200 ms less
 app = create_app(hold_idempotency_key=True)  # a KMS call and a put: not one transaction
 
 
-@app.route("/v1/webhook_endpoints/<endpoint_id>", method=["POST", "PATCH"],
+@app.route("/v1/webhook_endpoints/<endpoint_id>",
+           middlewares=[requires("webhooks:write")],
+           method=["POST", "PATCH"],
            summary="Update a webhook endpoint (only the fields sent change)",
            description="metadata merges (a key sent null or \"\" is removed); `disabled: false` re-enables.",
            responses=documented(WebhookEndpointObject, 400, 403, 404, 413, 415))
 def update(endpoint_id: str, body: Annotated[WebhookEndpointParams | None, Body()] = None):
-    who = principal(app, "webhooks:write")
+    who = caller()
     return json_response(update_endpoint(get_table(), who, endpoint_id, body_model(app, WebhookEndpointParams)))
 
 

@@ -8,7 +8,7 @@ import os
 
 import boto3
 import pytest
-from customers_core import keys, netguard, queues, secretbox
+from customers_core import keys, netguard, secretbox
 from customers_core.auth import SCOPES
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.customers import write_customer
@@ -16,11 +16,10 @@ from customers_core.dal.table import get_table
 from customers_core.logic.api_keys import hash_secret
 from customers_core.logic.fanout import record_event
 from customers_core.logic.webhooks import secret_context
-from customers_core.settings import get_settings
 from local_stack import template
 from local_stack.runtime import LambdaContext, handler_of, load_environment
 
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, clear_caches
 
 SAMPLE_ACCOUNT = "acct_01JSAMPLE0000000000000000A"
 SAMPLE_SECRET = "sk_test_SAMPLEsampleSAMPLEsampleSAMPLEsample0000"
@@ -39,7 +38,7 @@ def _fake_post(target, body, headers, timeout):
 @pytest.fixture
 def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TABLE_NAME", "customers-api-dev")
-    get_settings.cache_clear()
+    clear_caches()
     boto3.client("dynamodb").create_table(**template.table_definition("customers-api-dev"))
     table = get_table()
     table.put({**keys.api_key_lookup(hash_secret(SAMPLE_SECRET)), "entity": "api_key",
@@ -58,9 +57,7 @@ def seeded(moto_aws: None, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
     for name, var in (("deliveries", "WEBHOOK_QUEUE_URL"), ("dead-letters", "WEBHOOK_DEAD_LETTER_QUEUE_URL")):
         monkeypatch.setenv(var, boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"])
-    get_settings.cache_clear()
-    secretbox._kms.cache_clear()
-    queues.sqs.cache_clear()
+    clear_caches()
     monkeypatch.setattr(netguard, "resolve", lambda host, port: ["93.184.215.14"])  # a public address
     monkeypatch.setattr(netguard, "post", _fake_post)
     posted.clear()

@@ -192,7 +192,7 @@ def test_an_app_made_after_the_default_app_is_collected_still_guards_keys(monkey
 def test_a_typical_creates_record_fits_in_one_kilobyte(table, account, create):
     """The answer is kept zlib-compressed: the record of a create (Stripe's whole customer object)
     stays within the 1 KB one write unit covers (2 in its transaction, not 4)."""
-    from customers_core.dal.table import item_size
+    from benchmarks.cost_model import item_size
 
     first = create({"email": "ada.lovelace@example.com", "name": "Ada Lovelace", "metadata": {"plan": "pro"}},
                    key="sized")

@@ -15,9 +15,10 @@ import math
 from typing import Any
 
 import pytest
+from benchmarks.cost_model import item_size, transaction_units
 from customers_core.auth import Principal
 from customers_core.dal import customers as dal
-from customers_core.dal.table import item_size, serialize, transaction_units
+from customers_core.dal.table import serialize
 from customers_core.logic.customers import new_customer_item
 from customers_core.models.customer import CustomerParams
 

@@ -13,12 +13,13 @@ import boto3
 import pytest
 import standardwebhooks
 import stripe
+from benchmarks.cost_model import item_size
 from botocore.exceptions import ClientError
 from customers_core import keys, netguard, secretbox, signing
 from customers_core.auth import Principal
 from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
-from customers_core.dal.table import Table, item_size, serialize
+from customers_core.dal.table import Table, serialize
 from customers_core.errors import ApiError, InvalidRequest, ResourceMissing
 from customers_core.logic import delivery, fanout, webhooks
 from customers_core.logic.events import event_object, list_events, retrieve_event

@@ -125,17 +125,18 @@ def bench_stack(requests_per_op: int) -> dict[str, object]:
         ready_s = time.perf_counter() - started
 
         create_ms, retrieve_ms, ids = _creates_and_retrieves(session, url, requests_per_op)
-        timings = {"update": [], "list": [], "list (status=inactive, tag=vip)": [], "delete": []}
+        timings: dict[str, list[float]] = {"update": [], "list": [], "list (status=inactive, tag=vip)": [],
+                                           "delete": []}
         for customer_id in ids:
             t0 = time.perf_counter()
             session.post(f"{url}/{customer_id}", json={"metadata": {"seen": "yes"}}, timeout=30).raise_for_status()
             timings["update"].append((time.perf_counter() - t0) * 1000)
         for i in range(requests_per_op):
             t0 = time.perf_counter()
-            session.get(url, params={"limit": 10, "starting_after": ids[-1 - i]}, timeout=30).raise_for_status()
+            session.get(url, params={"limit": "10", "starting_after": ids[-1 - i]}, timeout=30).raise_for_status()
             timings["list"].append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
-            filtered = {"limit": 10, "status": "inactive", "tag": "vip"}
+            filtered = {"limit": "10", "status": "inactive", "tag": "vip"}
             session.get(url, params=filtered, timeout=30).raise_for_status()
             timings["list (status=inactive, tag=vip)"].append((time.perf_counter() - t0) * 1000)
         for customer_id in ids:

@@ -142,6 +142,15 @@ def item_write_units(kind: str, old: dict[str, Any] | None, new: dict[str, Any] 
     return float(units * (2 if transactional else 1))
 
 
+def transaction_units(operations: list[dict[str, Any]]) -> float:
+    """Write units of a TransactWriteItems from its request alone (DynamoDB Local reports 2 for any
+    transaction): each Put by its item's size; each other operation as one small item (the updates,
+    deletes and checks here touch markers, tokens and counters), all doubled."""
+    return sum(item_write_units("Put", None, body["Item"], ok=True, transactional=True) if "Put" in op
+               else item_write_units("Update", None, None, ok=True, transactional=True)
+               for op in operations for body in op.values())
+
+
 def write_units(record: dict[str, Any], shape: TableShape) -> tuple[float, float]:
     """(table units, GSI units) of one recorded write call (PutItem, UpdateItem, DeleteItem,
     BatchWriteItem, TransactWriteItems): each item on its own, GSIs only for what was written."""

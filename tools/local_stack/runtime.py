@@ -44,8 +44,51 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_resolver_state = threading.local()
+
+
+def _resolver_state_per_thread() -> None:
+    """Powertools' HTTP resolvers keep the event being resolved, and its Lambda context, in class
+    attributes (`BaseRouter.current_event`): one per process, which is right in Lambda, where an
+    environment is a process serving one request at a time. Here environments are threads of one
+    process, and two concurrent requests read each other's event — the later one's body, headers and
+    path (20 concurrent upserts each applied another's body). So the resolvers read them per thread,
+    as each environment would have its own."""
+    from aws_lambda_powertools.event_handler import api_gateway  # noqa: PLC0415 — only where functions run
+
+    resolver = api_gateway.ApiGatewayResolver
+    if "current_event" in vars(resolver):
+        return
+    to_proxy_event = resolver._to_proxy_event
+
+    def _to_proxy_event(self: Any, event: dict[str, Any]) -> Any:
+        _resolver_state.event = to_proxy_event(self, event)  # what resolve() then puts on BaseRouter
+        return _resolver_state.event
+
+    def per_thread(name: str) -> property:
+        def get(self: Any) -> Any:
+            return getattr(_resolver_state, name, None) or vars(api_gateway.BaseRouter).get(name)
+
+        def put(self: Any, value: Any) -> None:
+            setattr(_resolver_state, name, value)
+
+        return property(get, put)
+
+    original_resolve = resolver.resolve
+
+    def resolve(self: Any, event: dict[str, Any], context: Any) -> Any:
+        _resolver_state.lambda_context = context
+        return original_resolve(self, event, context)
+
+    resolver._to_proxy_event = _to_proxy_event  # type: ignore[method-assign]
+    resolver.resolve = resolve  # type: ignore[method-assign, assignment]
+    resolver.current_event = per_thread("event")  # type: ignore[assignment]
+    resolver.lambda_context = per_thread("lambda_context")  # type: ignore[assignment]
+
+
 def load_environment(function: Function) -> ModuleType:
     """A fresh import of the function's handler module: what one new execution environment runs."""
+    _resolver_state_per_thread()
     module_name, _, _ = function.handler.rpartition(".")
     path = function.code_dir / f"{module_name.replace('.', '/')}.py"
     spec = importlib.util.spec_from_file_location(f"_fn_{function.logical_id}_{next(_counter)}", path)

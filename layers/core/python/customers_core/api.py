@@ -1,5 +1,19 @@
-"""The HTTP edge shared by every API function: authentication, the per-account limit, idempotency,
-the one mapping from domain errors to the contract's error body, Request-Id, and per-request log keys.
+"""The HTTP edge shared by every API function: one request pipeline, built from the resolver's own
+middleware, each step once and in the order a request meets it:
+
+1. `_answer`      a Request-Id for the request and its response; the one mapping from any exception
+                  to the contract's error body (and the one "request rejected" log line); the
+                  response headers every answer carries (Request-Id, Stripe-Version, Idempotency-Key).
+2. `_identify`    the API key's caller (or the 401 it would get) and the log keys (request_id,
+                  account, livemode); Stripe's request headers (Stripe-Account refused,
+                  Stripe-Version checked).
+3. `_limit`       the per-account rate limit: admitted at once, or a reservation that runs beside the
+                  route's first read and that its writes wait for (dal.table.write_gate).
+4. `_idempotent`  a keyed POST runs once per key; repeats replay its answer (customers_core.idempotency).
+5. `requires(scope)`, per route: the caller must be authenticated and hold the scope (401, 403).
+
+Then the route: parse its input (`body_model`, `query_model`), call one logic function, answer with
+`json_response`.
 
 Authentication runs here, in the route's function, not in a Lambda authorizer: a second invocation
 per request would cost more than the key lookup it saves (it is cached per environment for
@@ -8,12 +22,12 @@ per request would cost more than the key lookup it saves (it is cached per envir
 from __future__ import annotations
 
 import re
-import weakref
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
 from customers_core import idempotency, ids, ratelimit
@@ -27,15 +41,218 @@ from customers_core.models.responses import ErrorBody
 from customers_core.observability import logger
 from customers_core.settings import API_VERSION, get_settings
 
+if TYPE_CHECKING:  # the OpenAPI machinery stays off the request path (~200 ms of cold start)
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 JSON = "application/json"
+_UNREAD = object()
+
+
+@dataclass
+class _Request:
+    """What the pipeline learns about the request being handled."""
+    request_id: str
+    caller: Principal | ApiError = field(default_factory=lambda: InternalError("no caller yet"))
+    version: str | None = None  # Stripe-Version sent, else the account's default
+    body: Any = _UNREAD  # the body, decoded once (JSON or form)
+
+
+# The request being handled. A context variable rather than the resolver's context: a resolver
+# clears its context when it finishes, also under a request that is still running (a nested one).
+_request: ContextVar[_Request] = ContextVar("request")
+
+
+# --- the pipeline, outermost first ----------------------------------------------------------------
+
+def _answer(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    request = _Request(ids.new_id(ids.REQUEST))
+    token = _request.set(request)
+    try:
+        response = _answered(app, next_middleware)
+    finally:
+        _request.reset(token)
+    headers = response.headers
+    headers["Request-Id"] = request.request_id
+    # The version the request asked for, else its account's default (api.md §10): a label, the shapes
+    # are the same in every version.
+    headers[api_versions.HEADER] = request.version or API_VERSION
+    key = app.current_event.headers.get("idempotency-key")
+    if key:
+        headers["Idempotency-Key"] = key[:255]
+    return response
+
+
+def _identify(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    request = _request.get()
+    headers = app.current_event.headers
+    context = authorize(get_table(), headers, get_settings().key_cache_seconds)
+    try:
+        request.caller = principal_from_context(context)
+        request.version = context.get("api_version")
+    except ApiError as exc:  # answered only by a route that needs a caller (the 404/405 route does not)
+        request.caller = exc
+    who = request.caller if isinstance(request.caller, Principal) else None
+    logger.append_keys(request_id=request.request_id, account=who and who.account_id, livemode=who and who.livemode)
+    request.version = _stripe_headers(headers, request.caller) or request.version
+    return next_middleware(app)
+
+
+def _limit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    who = _request.get().caller
+    if not isinstance(who, Principal):
+        return next_middleware(app)
+    gate = write_gate.set(ratelimit.limiter.admit(get_table(), who.tenant, app.current_event.http_method,
+                                                  get_settings().rate_limit_per_second))
+    try:
+        return next_middleware(app)
+    finally:
+        try:
+            Table.pass_gate()  # refused: the 429 replaces the route's answer (raised here, it wins)
+        finally:
+            write_gate.reset(gate)
+
+
+def _idempotent(*, hold: bool) -> Any:
+    """`hold`: the route's work is not one transaction, so a keyed request holds its key while it runs."""
+    def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event
+        key = event.headers.get("idempotency-key")
+        who = _request.get().caller
+        if key is None or event.http_method != "POST" or not isinstance(who, Principal):
+            return next_middleware(app)
+        try:
+            params = request_body(app)
+        except ApiError:
+            params = None  # a body that cannot be decoded: its raw text is its fingerprint
+        result = idempotency.guarded(get_table(), who, key, event.raw_event, _request.get().request_id,
+                                     lambda: _as_result(_answered(app, next_middleware, stored=True)),
+                                     hold=hold, params=params)
+        return Response(status_code=int(result["statusCode"]), body=result.get("body"),
+                        headers=dict(result.get("headers") or {}), content_type=None)
+    return _idempotent
+
+
+def requires(scope: str) -> Any:
+    """A route's middleware: the caller must be authenticated (401) and hold `scope` (403)."""
+    def _requires(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        who = _request.get().caller
+        if isinstance(who, ApiError):
+            raise who
+        who.require(scope)
+        return next_middleware(app)
+    _requires.__name__ = f"requires({scope})"
+    return _requires
+
+
+def _answered(app: APIGatewayHttpResolver, next_middleware: NextMiddleware, *, stored: bool = False) -> Response:
+    """The rest of the pipeline's answer, an exception turned into the contract's error. `stored`:
+    under an idempotency key, whose guard answers a repeat itself (ReceiptTaken)."""
+    try:
+        return next_middleware(app)
+    except ReceiptTaken:
+        if stored:
+            raise
+        return error_response(InternalError("An unexpected error occurred. Quote the Request-Id when asking "
+                                             "for help."))
+    except ValidationError as exc:
+        return error_response(validation_error(exc))
+    except ApiError as exc:
+        return error_response(exc)
+    except Exception:
+        logger.exception("unhandled error")
+        return error_response(InternalError("An unexpected error occurred. Quote the Request-Id when asking "
+                                            "for help."), logged=True)
+
+
+def create_app(*, hold_idempotency_key: bool = False, idempotency_keys: bool = True) -> APIGatewayHttpResolver:
+    """A route's resolver with the pipeline. `hold_idempotency_key`: its work is not one transaction,
+    so a keyed request holds its key while it runs (customers_core.idempotency). `idempotency_keys`:
+    False for a resolver that never runs an operation (the 404/405 route)."""
+    app = APIGatewayHttpResolver()
+    steps = [_answer, _identify, _limit]
+    if idempotency_keys:
+        steps.append(_idempotent(hold=hold_idempotency_key))
+    app.use(middlewares=steps)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        raise ResourceMissing(f"Unrecognized request URL ({app.current_event.path[:200]}).", code="route_not_found")
+
+    return app
+
+
+def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
+    """The $default route's app: 405 with Allow for a known path, else 404 route_not_found."""
+    app = create_app(idempotency_keys=False)
+
+    @app.not_found
+    def _unmatched(_: Exception) -> Response:
+        path = app.current_event.path
+        allowed = next((methods for pattern, methods in known.items() if pattern.match(path)), None)
+        if allowed is None:
+            raise ResourceMissing(f"Unrecognized request URL ({path[:200]}).", code="route_not_found")
+        method = app.current_event.http_method
+        raise MethodNotAllowed(f"{method[:20]} is not allowed on {path[:200]}; use {', '.join(allowed)}.",
+                               headers={"Allow": ", ".join(allowed)})
+
+    return app
+
+
+def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one API Gateway event through the app's pipeline."""
+    return app.resolve(event, context)
+
+
+# --- what a route uses ----------------------------------------------------------------------------
+
+def caller() -> Principal:
+    """The request's authenticated caller (a route with `requires(scope)` has one)."""
+    who = _request.get().caller
+    if isinstance(who, ApiError):
+        raise who
+    return who
+
+
+def request_body(app: APIGatewayHttpResolver) -> Any:
+    """The request body decoded (JSON or form), once per request: an object or, for JSON, an array."""
+    request = _request.get()
+    if request.body is _UNREAD:
+        request.body = decode_body(app.current_event.raw_event)
+    return request.body
+
+
+def body_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
+    """The request body decoded (JSON or form) and validated by `model`; 4xx on any fault."""
+    data = request_body(app)
+    if not isinstance(data, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return model.model_validate(data)
+
+
+def query_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
+    """The query string in Stripe's bracket notation (`created[gte]=…`, `include[]=…`), validated."""
+    raw = app.current_event.raw_event.get("rawQueryString") or ""
+    return model.model_validate(decode_form(parse_query(raw)))
+
+
+def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:
+    """Recorded on written items so the stream's events can name the request that caused them."""
+    return {"request_id": _request.get().request_id,
+            "idempotency_key": app.current_event.headers.get("idempotency-key")}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status, content_type=JSON, body=compact_json(body), headers=headers or {})
 
 
-def error_response(error: ApiError) -> Response:
-    return json_response(error.body(), error.status, error.headers)
+def error_response(error: ApiError, *, logged: bool = False) -> Response:
+    """The contract's error answer; the one place a rejected or failed request is logged."""
+    if not logged:
+        if error.status >= 500:
+            logger.exception("request failed")
+        else:
+            logger.info("request rejected", extra={"status": error.status, "code": error.code, "param": error.param})
+    return json_response(error.body(), error.status, dict(error.headers))
 
 
 _ERROR_DESCRIPTIONS = {
@@ -51,10 +268,10 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
-def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> dict[int, dict[str, Any]]:
+def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses for a route: 200 with `ok`, the contract's error body for 401, 429, 500 (every
     route can answer them) and `errors`."""
-    responses: dict[int, dict[str, Any]] = {
+    responses: dict[int, OpenAPIResponse] = {
         200: {"description": "OK", "content": {JSON: {"model": ok}}},
         **{status: {"description": "OK", "content": {JSON: {"model": model}}}
            for status, model in (extra or {}).items()},
@@ -64,183 +281,25 @@ def documented(ok: Any, *errors: int, extra: dict[int, Any] | None = None) -> di
     return responses
 
 
-def create_app(*, hold_idempotency_key: bool = False) -> APIGatewayHttpResolver:
-    """A route's resolver. `hold_idempotency_key`: its work is not one transaction, so a keyed
-    request holds its key while it runs (customers_core.idempotency)."""
-    app = APIGatewayHttpResolver()
-    if hold_idempotency_key:
-        _HOLDING.add(app)
+# --- helpers of the steps --------------------------------------------------------------------------
 
-    @app.exception_handler(ReceiptTaken)
-    def _repeat(exc: ReceiptTaken) -> Response:
-        raise exc  # the idempotency guard around the resolver answers it
-
-    @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        if exc.status >= 500:
-            logger.exception("request failed")
-        else:
-            logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
-        return error_response(exc)
-
-    @app.exception_handler(ValidationError)
-    def _validation_error(exc: ValidationError) -> Response:
-        return _api_error(validation_error(exc))
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(InternalError("An unexpected error occurred. Quote the Request-Id when asking for help."))
-
-    @app.not_found
-    def _not_found(_: Exception) -> Response:
-        path = app.current_event.path
-        return error_response(ResourceMissing(f"Unrecognized request URL ({path}).", code="route_not_found"))
-
-    return app
-
-
-# A WeakSet, not a set of id()s: an id is reused once its app is collected, which exempted an
-# unrelated handler from idempotency (seen as a flaky CI failure).
-_WITHOUT_IDEMPOTENCY: weakref.WeakSet[APIGatewayHttpResolver] = weakref.WeakSet()
-_HOLDING: weakref.WeakSet[APIGatewayHttpResolver] = weakref.WeakSet()
-
-
-def method_not_allowed_app(known: dict[re.Pattern[str], tuple[str, ...]]) -> APIGatewayHttpResolver:
-    """The $default route's app: 405 with Allow for a known path, else 404 route_not_found."""
-    app = create_app()
-    _WITHOUT_IDEMPOTENCY.add(app)  # it never runs an operation, so a key has nothing to guard
-
-    @app.not_found
-    def _unmatched(_: Exception) -> Response:
-        path = app.current_event.path
-        allowed = next((methods for pattern, methods in known.items() if pattern.match(path)), None)
-        if allowed is None:
-            return error_response(ResourceMissing(f"Unrecognized request URL ({path[:200]}).",
-                                                  code="route_not_found"))
-        method = app.current_event.http_method
-        return error_response(MethodNotAllowed(f"{method[:20]} is not allowed on {path[:200]}; use "
-                                               f"{', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)}))
-
-    return app
-
-
-def principal(app: APIGatewayHttpResolver, scope: str) -> Principal:
-    """The caller, checked for `scope`; raises the contract's 401 or 403."""
-    who = _request.get().caller
-    if isinstance(who, ApiError):
-        raise who
-    who.require(scope)
-    return who
-
-
-def body_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
-    """The request body decoded (JSON or form) and validated by `model`; 4xx on any fault."""
-    data = decode_body(app.current_event.raw_event)
-    if not isinstance(data, dict):
-        raise InvalidRequest("The body must be a JSON object.")
-    return model.model_validate(data)
-
-
-def raw_body(app: APIGatewayHttpResolver) -> Any:
-    """The request body decoded (JSON or form), not yet validated: an object or, for JSON, an array."""
-    return decode_body(app.current_event.raw_event)
-
-
-def query_model[M: BaseModel](app: APIGatewayHttpResolver, model: type[M]) -> M:
-    """The query string in Stripe's bracket notation (`created[gte]=…`, `include[]=…`), validated."""
-    raw = app.current_event.raw_event.get("rawQueryString") or ""
-    return model.model_validate(decode_form(parse_query(raw)))
-
-
-def request_info(app: APIGatewayHttpResolver) -> dict[str, str | None]:
-    """Recorded on written items so the stream's events can name the request that caused them."""
-    return {"request_id": _request.get().request_id,
-            "idempotency_key": app.current_event.headers.get("idempotency-key")}
-
-
-@dataclass(frozen=True)
-class _Request:
-    request_id: str
-    caller: Principal | ApiError
-
-
-# The request being handled. A context variable rather than the resolver's context: a resolver
-# clears its context when it finishes, also under a request that is still running (a nested one).
-_request: ContextVar[_Request] = ContextVar("request")
-
-
-def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve one API Gateway event: the caller, the limit, the idempotency key, then the route; a
-    fresh Request-Id on the response and on every log line."""
-    request_id = ids.new_id(ids.REQUEST)
-    headers = event.get("headers") or {}
-    idempotency_key = headers.get("idempotency-key")
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
-    who, account_version = _caller(headers)
-    logger.append_keys(request_id=request_id, account=getattr(who, "account_id", None),
-                       livemode=getattr(who, "livemode", None))
-    token = _request.set(_Request(request_id, who))
-    gate = write_gate.set(None)
-    version = None
-    try:
-        version = _stripe_headers(headers, who)
-        if isinstance(who, Principal):
-            # Admitted here, or a reservation running beside the route's first read: the route's
-            # writes wait for it (write_gate), and its answer is replaced by the 429 if refused.
-            write_gate.set(ratelimit.limiter.admit(get_table(), who.tenant, method,
-                                                   get_settings().rate_limit_per_second))
-        if idempotency_key is not None and method == "POST" and isinstance(who, Principal) \
-                and app not in _WITHOUT_IDEMPOTENCY:
-            result = idempotency.guarded(get_table(), who, idempotency_key, event, request_id,
-                                         lambda: app.resolve(event, context), hold=app in _HOLDING)
-        else:
-            result = app.resolve(event, context)
-        Table.pass_gate()  # a read over the limit: its answer is replaced by the 429
-    except ApiError as exc:  # refused by the rate limit or the idempotency key
-        logger.info("request rejected", extra={"status": exc.status, "code": exc.code, "param": exc.param})
-        result = _error_result(exc)
-    finally:
-        write_gate.reset(gate)
-        _request.reset(token)
-    headers_out = result.setdefault("headers", {})
-    headers_out["Request-Id"] = request_id
-    # The version the request asked for, else its account's default (api.md §10): a label, the shapes
-    # are the same in every version.
-    headers_out[api_versions.HEADER] = version or account_version or API_VERSION
-    if idempotency_key:
-        headers_out["Idempotency-Key"] = idempotency_key[:255]
-    return result
-
-
-def _caller(headers: dict[str, str]) -> tuple[Principal | ApiError, str | None]:
-    """The API key's principal, or the 401 to answer if a route needs one (routes that need none,
-    like the 404/405 route, never raise it); and its account's default API version, if it set one."""
-    context = authorize(get_table(), headers, get_settings().key_cache_seconds)
-    try:
-        return principal_from_context(context), context.get("api_version")
-    except ApiError as exc:
-        return exc, None
-
-
-def _stripe_headers(headers: dict[str, str], who: Principal | ApiError) -> str | None:
+def _stripe_headers(headers: Any, who: Principal | ApiError) -> str | None:
     """Stripe's request headers (api.md §10): `Stripe-Account` (Connect) is refused rather than ignored,
     since a write meant for a connected account would land in the caller's own; `Stripe-Version` is
     checked and returned (None when not sent). A caller without a valid key hears that first."""
-    lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        if (lowered.get("stripe-account") or "").strip():
+        if (headers.get("stripe-account") or "").strip():
             raise InvalidRequest("Stripe-Account is not supported: this service has no connected accounts; "
                                  "send the request without it, with the API key of the account it is for.",
                                  param="Stripe-Account", code="parameter_unsupported")
-        return api_versions.from_header(lowered.get("stripe-version"))
+        return api_versions.from_header(headers.get("stripe-version"))
     except InvalidRequest:
         if isinstance(who, ApiError):
             raise who from None
         raise
 
 
-def _error_result(error: ApiError) -> dict[str, Any]:
-    """An error answered before the route ran, in the shape the resolver returns."""
-    return {"statusCode": error.status, "body": compact_json(error.body()),
-            "isBase64Encoded": False, "headers": {"Content-Type": JSON, **error.headers}}
+def _as_result(response: Response) -> dict[str, Any]:
+    """A response as the idempotency guard keeps it (the shape a resolver returns)."""
+    return {"statusCode": response.status_code, "body": response.body,
+            "headers": {"Content-Type": response.headers.get("Content-Type", JSON), **response.headers}}

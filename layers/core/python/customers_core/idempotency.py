@@ -71,10 +71,12 @@ class _Intent:
 _current: ContextVar[_Intent | None] = ContextVar("idempotency_intent", default=None)
 
 
-def _fingerprint(event: dict[str, Any]) -> str:
-    """The request's parameters, independent of encoding (JSON and form give the same parameters)."""
+def _fingerprint(event: dict[str, Any], params: Any = None) -> str:
+    """The request's parameters, independent of encoding (JSON and form give the same parameters).
+    `params`: the body as the caller already decoded it (else it is decoded here)."""
     try:
-        canonical = json.dumps(decode_body(event), sort_keys=True, separators=(",", ":"))
+        decoded = decode_body(event) if params is None else params
+        canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":"))
     except ApiError:
         canonical = "raw:" + str(event.get("body") or "")
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -143,13 +145,13 @@ def _active(intent: _Intent) -> Iterator[None]:
 
 
 def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], request_id: str,
-            run: Callable[[], Result], *, hold: bool = False) -> Result:
+            run: Callable[[], Result], *, hold: bool = False, params: Any = None) -> Result:
     """Run the request once per key; replay or refuse the others. `hold`: take the key first (for a
-    route whose work is not one transaction)."""
+    route whose work is not one transaction). `params`: the body, if the caller decoded it already."""
     check_key(key)
     intent = _Intent(table, keys.idempotency_record(who.tenant, hashlib.sha256(key.encode()).hexdigest()),
                      f"{event['requestContext']['http']['method']} {event.get('rawPath', '')}",
-                     _fingerprint(event), request_id, int(time.time()))
+                     _fingerprint(event, params), request_id, int(time.time()))
     try:
         with _active(intent):
             if hold:

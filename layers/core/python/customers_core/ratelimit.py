@@ -31,7 +31,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from customers_core import beside, keys
+from customers_core import beside, caches, keys
 from customers_core.dal.table import TABLE_ERRORS, ConditionFailed, Table
 from customers_core.errors import RateLimited
 from customers_core.observability import logger
@@ -142,6 +142,7 @@ def _refusal(kind: str, limit: int) -> RateLimited:
 
 
 limiter = Limiter()
+caches.on_reset(limiter.reset)
 
 
 def admit(table: Table, tenant: str, method: str, limit: int, *, now: float | None = None) -> None:

@@ -19,16 +19,19 @@ from collections import OrderedDict
 from functools import cache
 from typing import Any
 
+from customers_core import caches
 from customers_core.settings import get_settings
 
 CACHE_SECONDS = 300.0
 CACHE_ENTRIES = 256
 _cache: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key → (decrypted at, secret)
+caches.on_reset(_cache.clear)
 _lock = threading.Lock()
 _inflight: dict[str, threading.Lock] = {}
 _clock = time.monotonic
 
 
+@caches.per_process
 @cache
 def _kms() -> Any:
     from customers_core import awsclients  # noqa: PLC0415 — only the webhook functions pay for the KMS client

@@ -75,8 +75,6 @@ def wallet_markers(tenant: str, item: Item | None) -> dict[tuple[str, str], Item
     return markers
 
 
-# The benchmark turns this off to price the search index; nothing else should.
-SEARCH_INDEX = True
 MAX_TRANSACTION = 100
 _SEARCH_FIELDS = {"name": 10, "email": 8}  # words indexed per field, at most
 
@@ -89,7 +87,7 @@ def search_tokens(item: Item | None) -> set[tuple[str, str]]:
     """(field, token) pairs a live customer is found by: words of name and email (prefix queries
     read a range of them), and exact values of phone, external_id, status, tags and metadata; plus
     ("created", "") for created-range queries. Tokens are lower-cased; '#' is escaped."""
-    if not SEARCH_INDEX or not item or item.get("deleted"):
+    if not item or item.get("deleted"):
         return set()
     from customers_core.search.query import words  # noqa: PLC0415 — the parser stays out of plain writes
 

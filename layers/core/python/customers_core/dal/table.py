@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from customers_core import caches
 from customers_core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -63,20 +64,12 @@ write_gate: ContextVar[Future[None] | None] = ContextVar("write_gate", default=N
 
 
 class Table:
-    """One DynamoDB table, addressed through the low-level client. Every call asks DynamoDB for the
-    capacity it consumed and adds it, with the items it read, to `stats` (benchmarks read them)."""
+    """One DynamoDB table, addressed through the low-level client. (What it consumes is counted by
+    the benchmarks' own botocore hooks, benchmarks.consumption, not here.)"""
 
     def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
         self.name = name
         self._client = client
-        self.stats = {"capacity": 0.0, "items_read": 0, "calls": 0}
-
-    def _record(self, response: dict[str, Any], items_read: int) -> None:
-        consumed = response.get("ConsumedCapacity")
-        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
-            self.stats["capacity"] += float(entry.get("CapacityUnits", 0))
-        self.stats["items_read"] += items_read
-        self.stats["calls"] += 1
 
     @staticmethod
     def pass_gate() -> None:
@@ -94,10 +87,8 @@ class Table:
         return self._client
 
     def get(self, key: dict[str, str], *, consistent: bool = True) -> Item | None:
-        response = self.client.get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent,
-                                         ReturnConsumedCapacity="TOTAL")
+        response = self.client.get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent)
         raw = response.get("Item")
-        self._record(dict(response), 1 if raw else 0)
         return deserialize(raw) if raw else None
 
     def batch_get(self, key_list: list[dict[str, str]], *, consistent: bool = True) -> list[Item]:
@@ -107,9 +98,8 @@ class Table:
             pending: dict[str, Any] = {self.name: {"Keys": [serialize(k) for k in key_list[start:start + 100]],
                                                    "ConsistentRead": consistent}}
             while pending:
-                response = self.client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+                response = self.client.batch_get_item(RequestItems=pending)
                 items = response.get("Responses", {}).get(self.name, [])
-                self._record(dict(response), len(items))
                 found += [deserialize(i) for i in items]
                 pending = dict(response.get("UnprocessedKeys") or {})
         return found
@@ -142,7 +132,7 @@ class Table:
         kwargs: dict[str, Any] = {
             "TableName": self.name, "KeyConditionExpression": condition, **_index_or_consistent(index),
             "ExpressionAttributeNames": expr_names, "ScanIndexForward": forward,
-            "ExpressionAttributeValues": serialize(expr_values), "ReturnConsumedCapacity": "TOTAL",
+            "ExpressionAttributeValues": serialize(expr_values),
         }
         if filter_expression:
             kwargs["FilterExpression"] = filter_expression
@@ -159,7 +149,6 @@ class Table:
             kwargs["Limit"] = int(min(cap - evaluated, limit))
             response = self.client.query(**kwargs)
             evaluated += int(response.get("ScannedCount", 0))
-            self._record(dict(response), int(response.get("ScannedCount", 0)))
             matches += [deserialize(i) for i in response.get("Items", [])]
             last = response.get("LastEvaluatedKey")
             if not last:
@@ -174,14 +163,13 @@ class Table:
             "TableName": self.name, "KeyConditionExpression": "#pk = :pk", **_index_or_consistent(index),
             "ExpressionAttributeNames": {"#pk": f"{index or ''}pk", **(names or {})},
             "ExpressionAttributeValues": serialize({":pk": partition, **(values or {})}),
-            "Select": "COUNT", "ReturnConsumedCapacity": "TOTAL",
+            "Select": "COUNT",
         }
         if filter_expression:
             kwargs["FilterExpression"] = filter_expression
         total = 0
         while True:
             response = self.client.query(**kwargs)
-            self._record(dict(response), int(response.get("ScannedCount", 0)))
             total += int(response.get("Count", 0))
             if not response.get("LastEvaluatedKey"):
                 return total
@@ -191,14 +179,14 @@ class Table:
             names: dict[str, str] | None = None) -> None:
         """PutItem; ConditionalCheckFailed propagates (see condition_failed)."""
         self.pass_gate()
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item), "ReturnConsumedCapacity": "TOTAL"}
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        self._record(dict(_conditional(self.client.put_item, **kwargs)), 0)
+        _conditional(self.client.put_item, **kwargs)
 
     def query_index(self, index: str, pk_attr: str, pk: str, *, forward: bool = True,
                     limit: int | None = None) -> list[Item]:
@@ -220,7 +208,6 @@ class Table:
         kwargs: dict[str, Any] = {
             "TableName": self.name, "KeyConditionExpression": "pk = :pk", "ScanIndexForward": forward,
             "ExpressionAttributeValues": serialize({":pk": partition}), "ConsistentRead": consistent,
-            "ReturnConsumedCapacity": "TOTAL",
         }
         if sk_prefix:
             kwargs["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
@@ -228,7 +215,6 @@ class Table:
         items: list[Item] = []
         while True:
             response = self.client.query(**kwargs)
-            self._record(dict(response), int(response.get("ScannedCount", 0)))
             items += [deserialize(i) for i in response.get("Items", [])]
             if not response.get("LastEvaluatedKey"):
                 return items
@@ -239,7 +225,7 @@ class Table:
         """UpdateItem; returns the item as it is after the update. ConditionalCheckFailed propagates."""
         self.pass_gate()
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "UpdateExpression": expression,
-                                  "ReturnValues": "ALL_NEW", "ReturnConsumedCapacity": "TOTAL"}
+                                  "ReturnValues": "ALL_NEW"}
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
         if names:
@@ -247,15 +233,13 @@ class Table:
         if condition:
             kwargs["ConditionExpression"] = condition
         response = _conditional(self.client.update_item, **kwargs)
-        self._record(dict(response), 0)
         return deserialize(response.get("Attributes") or {})
 
     def delete(self, key: dict[str, str], *, condition: str | None = None, values: dict[str, Any] | None = None,
                names: dict[str, str] | None = None) -> Item | None:
         """DeleteItem; returns the deleted item (None if there was none)."""
         self.pass_gate()
-        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "ReturnValues": "ALL_OLD",
-                                  "ReturnConsumedCapacity": "TOTAL"}
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "ReturnValues": "ALL_OLD"}
         if condition:
             kwargs["ConditionExpression"] = condition
         if values:
@@ -263,7 +247,6 @@ class Table:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         response = _conditional(self.client.delete_item, **kwargs)
-        self._record(dict(response), 0)
         old = response.get("Attributes")
         return deserialize(old) if old else None
 
@@ -285,8 +268,7 @@ class Table:
         for start in range(0, len(requests), 25):
             pending: dict[str, Any] = {self.name: requests[start:start + 25]}
             for attempt in range(10):
-                response = self.client.batch_write_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
-                self._record(dict(response), 0)
+                response = self.client.batch_write_item(RequestItems=pending)
                 pending = dict(response.get("UnprocessedItems") or {})
                 if not pending:
                     break
@@ -302,9 +284,6 @@ class Table:
                 body["TableName"] = self.name
         try:
             self.client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
-            # DynamoDB Local reports 2 units for any transaction, whatever it writes; count them as
-            # DynamoDB bills them instead: 2 write units per item per started KB.
-            self._record({"ConsumedCapacity": {"CapacityUnits": transaction_units(operations)}}, 0)
         except self.client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             raise TransactionCanceled(reasons) from exc
@@ -330,7 +309,6 @@ class Table:
         kwargs: dict[str, Any] = {
             "TableName": self.name, "KeyConditionExpression": condition, "ScanIndexForward": forward,
             "ExpressionAttributeValues": serialize(values), "ConsistentRead": consistent,
-            "ReturnConsumedCapacity": "TOTAL",
         }
         if projection:
             kwargs["ProjectionExpression"] = projection
@@ -339,43 +317,12 @@ class Table:
         if start:
             kwargs["ExclusiveStartKey"] = start
         response = self.client.query(**kwargs)
-        self._record(dict(response), int(response.get("ScannedCount", 0)))
         return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
 
 def _index_or_consistent(index: str | None) -> dict[str, Any]:
     """A GSI's name, or a consistent read of the base table (a GSI cannot be read consistently)."""
     return {"IndexName": index} if index else {"ConsistentRead": True}
-
-
-def _size(value: dict[str, Any]) -> int:
-    """Bytes of one attribute value in DynamoDB's item-size accounting (close enough for billing)."""
-    kind, inner = next(iter(value.items()))
-    if kind in ("S", "B"):
-        return len(inner.encode() if isinstance(inner, str) else inner)
-    if kind == "N":
-        return len(str(inner).lstrip("-").replace(".", "")) // 2 + 2
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _size(v) + 1 for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_size(v) + 1 for v in inner)
-    return sum(len(str(v)) for v in inner)  # sets
-
-
-def item_size(item: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + _size(value) for name, value in item.items())
-
-
-def transaction_units(operations: list[dict[str, Any]]) -> float:
-    """Write units of a transaction: 2 per started KB of each item put; 2 for each other operation
-    (the updates, deletes and checks here touch small items: markers, tokens, counters)."""
-    units = 0
-    for op in operations:
-        body = next(iter(op.values()))
-        units += 2 * max(1, -(-item_size(body["Item"]) // 1024)) if "Item" in body else 2
-    return float(units)
 
 
 class ConditionFailed(ClientError):
@@ -413,6 +360,7 @@ class TransactionCanceled(Exception):
         self.reasons = reasons
 
 
+@caches.per_process
 @cache
 def get_table() -> Table:
     return Table(get_settings().table_name)

@@ -9,7 +9,7 @@ import string
 import time
 from typing import Any
 
-from customers_core import beside, ids, keys
+from customers_core import beside, caches, ids, keys
 from customers_core.auth import SCOPES
 from customers_core.dal import api_keys as dal
 from customers_core.dal.table import Table
@@ -101,6 +101,7 @@ def extract_key(headers: dict[str, str]) -> str | None:
 
 
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
+caches.on_reset(_cache.clear)
 
 
 def authorize(table: Table, headers: dict[str, str], cache_seconds: float) -> dict[str, Any]:

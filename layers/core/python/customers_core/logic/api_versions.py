@@ -16,7 +16,7 @@ import re
 import threading
 import time
 
-from customers_core import keys
+from customers_core import caches, keys
 from customers_core.dal import api_keys as keys_dal
 from customers_core.dal.table import Table
 from customers_core.errors import InvalidRequest
@@ -67,6 +67,7 @@ def account_default(table: Table, account_id: str) -> str:
     return version
 
 
+@caches.on_reset
 def forget() -> None:
     """Drop the cached defaults (tests; a new execution environment starts without them)."""
     with _lock:

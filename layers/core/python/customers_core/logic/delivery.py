@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from customers_core import keys, netguard, secretbox, signing
+from customers_core import caches, keys, netguard, secretbox, signing
 from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.table import Item, Table
@@ -87,6 +87,7 @@ def _endpoint(table: Table, tenant: str, endpoint_id: str, *, fresh: bool = Fals
     return _remember(tenant, endpoint_id, webhooks_dal.get_endpoint(table, tenant, endpoint_id))
 
 
+@caches.on_reset
 def forget_endpoints() -> None:
     """Drop the cached endpoints (tests; a new execution environment starts without them)."""
     with _endpoints_lock:
