@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_core.api import body_model, caller, create_app, documented, handle, json_response, requires
+from customers_core.api import body_model, caller, create_app, documented, handle, json_response, request_info, requires
 from customers_core.dal.table import get_table
 from customers_core.logic.fanout import retry_event
 from customers_core.models.responses import EventObject
@@ -30,7 +30,8 @@ app = create_app(hold_idempotency_key=True)  # delivery writes and SQS sends: no
 def retry(event_id: str, body: Annotated[RetryEventParams | None, Body()] = None):
     who = caller()
     params = body_model(app, RetryEventParams)
-    return json_response(retry_event(get_table(), who, event_id, params.webhook_endpoint))
+    return json_response(retry_event(get_table(), who, event_id, params.webhook_endpoint,
+                                     request_info(app)["idempotency_key"]))
 
 
 @logger.inject_lambda_context(clear_state=True)

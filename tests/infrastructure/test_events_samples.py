@@ -83,7 +83,14 @@ EXPECTATIONS = {
     "RetrieveCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["id"] == SAMPLE_CUSTOMER,
     "StreamFanoutFunction": lambda r: r == {"batchItemFailures": []},
     "UpdateCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["name"] == "Ada King",
+    "UpsertCustomerFunction": lambda r: r["statusCode"] == 200 and r["headers"]["Upsert-Result"] == "created"
+    and json.loads(r["body"])["external_id"] == "user-42" and json.loads(r["body"])["version"] == 1,
     "DeleteCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
+    "ExportCustomerFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["object"] == "customer_export"
+    and [w["id"] for w in json.loads(r["body"])["customer"]["wallets"]] == [SAMPLE_WALLET]
+    and [e["type"] for e in json.loads(r["body"])["events"]] == ["customer.created"],
+    "RedactCustomerFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"]) == {"id": SAMPLE_CUSTOMER, "object": "customer", "redacted": True},
     "ListCustomersFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["total_count"] == 1,
     "ListEventsFunction": lambda r: r["statusCode"] == 200
     and [e["type"] for e in json.loads(r["body"])["data"]] == ["customer.created"],
@@ -98,6 +105,13 @@ EXPECTATIONS = {
     and json.loads(r["body"])["enabled_events"] == ["*"],
     "DeleteWebhookEndpointFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["deleted"] is True,
     "RetryEventFunction": lambda r: r["statusCode"] == 200 and json.loads(r["body"])["pending_webhooks"] == 1,
+    "ListEventDeliveriesFunction": lambda r: r["statusCode"] == 200
+    and [(d["webhook_endpoint"], d["status"], d["attempts"]) for d in json.loads(r["body"])["data"]]
+    == [(SAMPLE_ENDPOINT, "pending", [])],
+    "RotateWebhookSecretFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["secret"].startswith("whsec_") and json.loads(r["body"])["id"] == SAMPLE_ENDPOINT,
+    "ListWebhookEndpointDeliveriesFunction": lambda r: r["statusCode"] == 200
+    and json.loads(r["body"])["data"] == [] and json.loads(r["body"])["url"].endswith("/deliveries"),
     "WebhookDeliveryFunction": lambda r: r == {"batchItemFailures": []} and len(posted) == 1
     and posted[0]["headers"]["Stripe-Signature"].startswith("t=") and posted[0]["host"] == "hooks.example.com",
     "AddWalletFunction": lambda r: r["statusCode"] == 200
@@ -119,8 +133,53 @@ def test_expectations_cover_every_function():
     assert set(EXPECTATIONS) == set(template.functions())
 
 
+# SAM's policy templates, as the actions they grant (https://docs.aws.amazon.com/serverless-application-
+# model/latest/developerguide/serverless-policy-template-list.html).
+POLICY_TEMPLATES = {"SQSSendMessagePolicy": {"sqs:SendMessage", "sqs:SendMessageBatch"}}
+# A transaction is authorised action by action (IAM has no TransactWriteItems action).
+_TRANSACTION_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                        "ConditionCheck": "ConditionCheckItem"}
+
+
+def _granted(logical_id: str) -> set[str]:
+    """The actions the template's policies give a function (ApiEdgePolicy and templates included)."""
+    resources = template.load()["Resources"]
+    granted: set[str] = set()
+    for stated in resources[logical_id]["Properties"].get("Policies") or []:
+        policy = resources[stated["Ref"]]["Properties"]["PolicyDocument"] if "Ref" in stated else stated
+        if isinstance(policy, dict) and set(policy) & set(POLICY_TEMPLATES):
+            granted |= POLICY_TEMPLATES[next(iter(set(policy) & set(POLICY_TEMPLATES)))]
+            continue
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            actions = statement["Action"]
+            granted |= set(actions if isinstance(actions, list) else [actions])
+    return granted
+
+
+def _record_calls(calls: set[str]) -> None:
+    """Every AWS call the function makes from now on, as the IAM actions it needs."""
+    def record(model, params, **_):
+        service = model.service_model.endpoint_prefix
+        if model.name == "TransactWriteItems":
+            calls.update(f"dynamodb:{_TRANSACTION_ACTIONS[kind]}" for op in params["TransactItems"] for kind in op)
+        else:
+            calls.add(f"{service}:{model.name}")
+
+    boto3._get_default_session().events.register("provide-client-params.*.*", record, unique_id="iam-calls")
+
+
 @pytest.mark.parametrize("logical_id", sorted(EXPECTATIONS))
-def test_function_runs_with_its_sample_event(seeded, logical_id):
+def test_function_runs_with_its_sample_event_with_only_the_permissions_its_policies_grant(seeded, logical_id):
     assert os.environ["TABLE_NAME"] == "customers-api-dev"
-    result = _invoke(logical_id)
+    calls: set[str] = set()
+    _record_calls(calls)
+    clear_caches()  # clients made from now on carry the hook
+    try:
+        result = _invoke(logical_id)
+    finally:
+        boto3._get_default_session().events.unregister("provide-client-params.*.*", unique_id="iam-calls")
     assert EXPECTATIONS[logical_id](result), result
+    # The local stack and moto do not enforce IAM; a call the template does not allow fails in AWS.
+    assert calls, "no AWS call recorded"
+    assert calls <= _granted(logical_id), f"{logical_id} calls {sorted(calls - _granted(logical_id))}, which its " \
+                                          f"policies do not allow"

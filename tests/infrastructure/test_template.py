@@ -99,7 +99,11 @@ def test_only_the_local_stack_may_allow_http_webhooks():
     assert "WEBHOOK_ALLOW_LOCAL_HTTP" not in (ROOT / "samconfig.toml").read_text()
 
 
-def test_only_create_encrypts_and_only_delivery_decrypts_webhook_secrets():
+def test_only_create_and_rotate_encrypt_and_only_delivery_decrypts_webhook_secrets():
+    """Create and rotate may decrypt only what idempotency stored for them: a KMS encryption context
+    with purpose idempotent-answer, which an endpoint's own secret never has."""
+    from customers_core.idempotency import SEALED_PURPOSE
+
     kms_actions: dict[str, set[str]] = {}
     for logical_id, resource in template.resources("AWS::Serverless::Function").items():
         for policy in resource["Properties"].get("Policies") or []:
@@ -107,8 +111,12 @@ def test_only_create_encrypts_and_only_delivery_decrypts_webhook_secrets():
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 for action in actions:
                     if action.startswith("kms:"):
-                        kms_actions.setdefault(logical_id, set()).add(action)
-    assert kms_actions == {"CreateWebhookEndpointFunction": {"kms:Encrypt"},
+                        condition = (statement.get("Condition") or {}).get("StringEquals") or {}
+                        purpose = condition.get("kms:EncryptionContext:purpose")
+                        kms_actions.setdefault(logical_id, set()).add(f"{action}({purpose})" if purpose else action)
+    answer = f"kms:Decrypt({SEALED_PURPOSE})"
+    assert kms_actions == {"CreateWebhookEndpointFunction": {"kms:Encrypt", answer},
+                           "RotateWebhookSecretFunction": {"kms:Encrypt", answer},
                            "WebhookDeliveryFunction": {"kms:Decrypt"}}
 
 

@@ -53,6 +53,7 @@ def test_every_field_round_trips(table, who):
     expected_keys = {"id", "object", "livemode", "email", "name", "first_name", "last_name", "company_name",
                      "phone", "description", "image", "external_id", "address", "status", "sentiment", "tags",
                      "notes", "custom_fields", "metadata", "wallets", "created", "updated",
+                     "version",  # api.md §11: the sequence number
                      # api.md §10: Stripe's own fields, and its billing fields with their neutral values
                      "shipping", "preferred_locales", "tax_exempt", "business_name", "individual_name",
                      "balance", "currency", "customer_account", "default_source", "delinquent", "discount",
@@ -98,9 +99,9 @@ def test_limits_themselves_are_accepted():
 def test_update_changes_only_the_fields_sent(table, who):
     created = _create(table, who, **FULL)
     updated = _update(table, who, created["id"], name="Ada King")
-    assert updated["name"] == "Ada King"
-    assert {k: v for k, v in updated.items() if k not in ("name", "updated")} == \
-        {k: v for k, v in created.items() if k not in ("name", "updated")}
+    assert updated["name"] == "Ada King" and (created["version"], updated["version"]) == (1, 2)
+    assert {k: v for k, v in updated.items() if k not in ("name", "updated", "version")} == \
+        {k: v for k, v in created.items() if k not in ("name", "updated", "version")}
 
 
 def test_metadata_merges_removes_and_clears(table, who):

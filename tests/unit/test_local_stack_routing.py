@@ -1,9 +1,45 @@
-"""The local stack runs each function's environments as threads of one process: each must see its
-own request, as a Lambda execution environment would."""
+"""The local stack picks the route API Gateway would: a literal path segment before a path variable,
+whatever order the template declares them in."""
 
 from __future__ import annotations
 
 import json
+import random
+
+import pytest
+from local_stack import template
+from local_stack.http_api import HttpApi
+from local_stack.template import Route
+
+
+def _routes() -> list[Route]:
+    return [route for function in template.functions().values() for route in function.routes]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize(("method", "path", "function"), [
+    ("POST", "/v1/customers/upsert", "UpsertCustomerFunction"),
+    ("POST", "/v1/customers/cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY", "UpdateCustomerFunction"),
+    ("GET", "/v1/customers/search", "SearchCustomersFunction"),
+    ("GET", "/v1/customers/upsert", "RetrieveCustomerFunction"),  # no GET route of its own: the {id} one
+    ("POST", "/v1/customers", "CreateCustomerFunction"),
+    ("DELETE", "/v1/customers/upsert", "DeleteCustomerFunction"),
+])
+def test_a_literal_route_wins_over_a_path_variable_in_any_declared_order(seed, method, path, function):
+    routes = _routes()
+    random.Random(seed).shuffle(routes)
+    route, _ = HttpApi(routes, pools={}).match(method, path)
+    assert route is not None and route.function == function
+
+
+def test_specificity_is_decided_segment_by_segment():
+    routes = [Route("GET", "$default", "Default"), Route("GET", "/a/{x}/c", "VariableFirst"),
+              Route("GET", "/a/{x}/{y}", "Both"), Route("GET", "/a/b/{y}", "LiteralFirst")]
+    api = HttpApi(routes, pools={})
+    assert api.match("GET", "/a/b/c")[0].function == "LiteralFirst"  # type: ignore[union-attr]
+    assert api.match("GET", "/a/z/c")[0].function == "VariableFirst"  # type: ignore[union-attr]
+    assert api.match("GET", "/a/z/q") == (routes[2], {"x": "z", "y": "q"})
+    assert api.match("GET", "/nowhere")[0].function == "Default"  # type: ignore[union-attr]
 
 
 def test_concurrent_environments_each_read_their_own_event():

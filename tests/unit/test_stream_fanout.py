@@ -88,8 +88,9 @@ def test_a_bad_record_fails_alone(fanout, table, lambda_context):
 def test_a_batch_reads_each_accounts_endpoints_once_and_writes_each_event_once(fanout, table, webhooks_env,
                                                                                lambda_context, monkeypatch):
     """The sample batch (two changes of one account) with one endpoint: one Query of the endpoints,
-    per event one PutItem (one unit, and one in gsi1) and a one-unit marker after its message — no
-    transaction, no update. Processed again (the stream re-delivers), it sends and marks nothing."""
+    per event the customer's reference to it (one unit: logic.data_rights), one PutItem (one unit, and one
+    in gsi1) and a one-unit marker after its message — no transaction, no update. Processed again (the
+    stream re-delivers), it sends and marks nothing."""
     endpoint = webhooks.create_endpoint(table, OWNER, WebhookEndpointParams(url="https://8.8.8.8/hook",
                                                                             enabled_events=["*"]))
     counted, client = counting(table)
@@ -98,17 +99,17 @@ def test_a_batch_reads_each_accounts_endpoints_once_and_writes_each_event_once(f
     # Besides the events: the create's index entries are checked (one BatchGet); the sample's customer
     # was never written by a request here, so they are missing and put (one BatchWrite). A fresh
     # environment reads the account's default API version once (one GetItem), then keeps it.
-    assert client.calls == Counter({"query": 1, "put_item": 4, "batch_get_item": 1, "batch_write_item": 1,
+    assert client.calls == Counter({"query": 1, "put_item": 6, "batch_get_item": 1, "batch_write_item": 1,
                                  "get_item": 1}), \
         client.calls
-    assert [units(item) for item in client.puts] == [2, 1, 2, 1]
+    assert [units(item) for item in client.puts] == [1, 2, 1, 1, 2, 1]
     assert sorted(m["endpoint_id"] for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])) == [endpoint["id"]] * 2
 
     client.reset()
     assert fanout.lambda_handler(load_event("stream_fanout"), lambda_context) == {"batchItemFailures": []}
-    # Per record: the refused conditional put, and the marker read that says all was sent (and the
-    # create's entries, there now, read again).
-    assert client.calls == Counter({"query": 1, "put_item": 2, "get_item": 2, "batch_get_item": 1}), client.calls
+    # Per record: the reference put again (unchanged), the refused conditional put, and the marker read
+    # that says all was sent (and the create's entries, there now, read again).
+    assert client.calls == Counter({"query": 1, "put_item": 4, "get_item": 2, "batch_get_item": 1}), client.calls
     assert _queued(webhooks_env["WEBHOOK_QUEUE_URL"]) == []
     assert [e["pending_webhooks"] for e in events_dal.list_events(table, TENANT)] == [1, 1]
 

@@ -461,7 +461,8 @@ def test_an_attempt_is_one_query_and_one_write_of_under_a_kilobyte(table, routed
     assert delivery.deliver(counted, second).result == "delivered"
     assert client.calls == Counter({"query": 1, "put_item": 1}), "a success: one read, one write"
     [written] = client.puts
-    assert written["sk"]["S"].endswith(f"#DLV#{second['endpoint_id']}") and units(written) == 1
+    # One write unit in the table and one in gsi1 (the endpoint's delivery log): the item is under 1 KB.
+    assert written["sk"]["S"].endswith(f"#DLV#{second['endpoint_id']}") and units(written) == 2
     # The read: the event and its deliveries in one Query, well under 4 KB (one read unit).
     collection = table.query_page(keys.events_partition(OWNER.tenant), lower=second["event_id"],
                                   upper=keys.event_collection_end(second["event_id"]))[0]
@@ -483,7 +484,8 @@ def test_a_whole_failing_schedule_is_one_write_per_attempt_and_its_log_fits_one_
         message, now = json.loads(outcome.retry), json.loads(outcome.retry)["not_before"]
     assert outcome.result == "dead_lettered"
     # The first failure also starts the endpoint's failure streak (one UpdateItem); then one write each.
-    assert per_attempt == [(2, [1])] + [(1, [1])] * 7
+    # Each put is under 1 KB: a unit in the table and one in gsi1 (the endpoint's delivery log).
+    assert per_attempt == [(2, [2])] + [(1, [2])] * 7
     record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
     assert [a["attempt"] for a in record["attempts_log"]] == list(range(1, 9))
     assert all(a["error"] == "timeout" and a["duration_ms"] >= 0 for a in record["attempts_log"])
@@ -564,11 +566,12 @@ def test_a_redelivered_record_makes_no_second_event_and_resends_only_what_was_no
     client.reset()
     event_id = record_event(counted, record, 30)
     assert sorted(m["endpoint_id"] for m in _queued(queue)) == sorted([a["id"], b["id"]])
-    assert client.writes() == 2 and len(events_dal.list_events(table, OWNER.tenant)) == 1  # failed put, marker
+    # The customer's reference to the event (put again, unchanged), the failed put, the marker.
+    assert client.writes() == 3 and len(events_dal.list_events(table, OWNER.tenant)) == 1
     # 3. Retried again: the marker says all was sent — nothing is written or sent.
     client.reset()
     assert record_event(counted, record, 30) == event_id
-    assert _queued(queue) == [] and client.calls["put_item"] == 1 and client.writes() == 1  # the failed put
+    assert _queued(queue) == [] and client.calls["put_item"] == 2 and client.writes() == 2  # reference, failed put
 
     # 4. Another record: sent, then the try dies before the marker; A's message was delivered meanwhile.
     other = {**record, "eventID": "another-try"}
@@ -596,15 +599,16 @@ def test_an_event_is_one_put_of_under_a_kilobyte_plus_its_gsi_copy_and_a_marker(
         client.reset()
         record_event(counted, record, 30)
         assert "transact_write_items" not in client.calls and "update_item" not in client.calls
-        event_item, marker = client.puts
+        reference, event_item, marker = client.puts  # the customer's reference first (logic.data_rights)
         assert "gsi1pk" in event_item and item_size(event_item) <= 1024, item_size(event_item)
-        assert [units(event_item), units(marker)] == [2, 1]  # 1 in the table + 1 in gsi1, and the marker
-    # Without a matching endpoint there is nothing to send and no marker: 2 units.
+        # 1 in the table + 1 in gsi1, the marker, and the reference
+        assert [units(event_item), units(marker), units(reference)] == [2, 1, 1]
+    # Without a matching endpoint there is nothing to send and no marker: 3 units with the reference.
     webhooks_dal.disable_endpoint(table, OWNER.tenant, webhooks_dal.list_endpoints(table, OWNER.tenant)[0]["id"],
                                   "test")
     client.reset()
     record_event(counted, {**load_event("stream_fanout")["Records"][0], "eventID": "no-endpoint"}, 30)
-    assert [units(i) for i in client.puts] == [2] and "endpoints" not in client.puts[0]
+    assert [units(i) for i in client.puts] == [1, 2] and "endpoints" not in client.puts[1]
 
 
 class CountingKms:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -125,24 +126,31 @@ def _measure(usage: Consumption, action: Callable[[], Any]) -> tuple[int, float]
 
 def run(sizes: tuple[int, ...]) -> dict[int, dict[str, tuple[int, float]]]:
     results: dict[int, dict[str, tuple[int, float]]] = {}
+    with fresh_table("bench-capacity") as (table, usage):
+        for size in sizes:
+            who = Principal(f"acct_bench{size}", False, frozenset(), "key_bench")
+            ids = _seed(table, who, size)
+            ops = _operations(table, who, ids, size)
+            results[size] = {name: _measure(usage, action) for name, action in ops.items()}
+    return results
+
+
+@contextmanager
+def fresh_table(name: str) -> Iterator[tuple[Table, Consumption]]:
+    """The service's table (template.yaml's definition, no stream: nothing reads one here) in a
+    DynamoDB Local of its own, in memory, and what its client consumes; stopped afterwards."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = processes.free_port()
         proc = processes.start_dynamodb_local(port, Path(data_dir), Path(data_dir) / "ddb.log", in_memory=True)
         try:
             client = aws_client("dynamodb", f"http://127.0.0.1:{port}")
             usage = Consumption().install(client)
-            definition = template.table_definition("bench-capacity")
-            definition.pop("StreamSpecification", None)  # nothing reads a stream here
+            definition = template.table_definition(name)
+            definition.pop("StreamSpecification", None)
             client.create_table(**definition)
-            table = Table("bench-capacity", client)
-            for size in sizes:
-                who = Principal(f"acct_bench{size}", False, frozenset(), "key_bench")
-                ids = _seed(table, who, size)
-                ops = _operations(table, who, ids, size)
-                results[size] = {name: _measure(usage, action) for name, action in ops.items()}
+            yield Table(name, client), usage
         finally:
             processes.stop(proc)
-    return results
 
 
 def render(results: dict[int, dict[str, tuple[int, float]]]) -> list[str]:
@@ -178,24 +186,13 @@ def write_cost() -> dict[str, dict[str, float]]:
     """Capacity units of a create and of updates, with the search index and without it (the index
     switched off for the comparison only), on a fresh table."""
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = processes.free_port()
-        proc = processes.start_dynamodb_local(port, Path(data_dir), Path(data_dir) / "ddb.log", in_memory=True)
-        try:
-            client = aws_client("dynamodb", f"http://127.0.0.1:{port}")
-            usage = Consumption().install(client)
-            definition = template.table_definition("bench-writes")
-            definition.pop("StreamSpecification", None)
-            client.create_table(**definition)
-            table = Table("bench-writes", client)
-            who = Principal("acct_writes1", False, frozenset(), "key_bench")
-            results["with search tokens"] = _write_row(table, usage, who)
-            # The same writes with the index switched off, by the benchmark alone (nothing else does).
-            with mock.patch.object(customers_dal, "search_tokens", lambda item: set()):
-                who = Principal("acct_writes0", False, frozenset(), "key_bench")
-                results["without search tokens"] = _write_row(table, usage, who)
-        finally:
-            processes.stop(proc)
+    with fresh_table("bench-writes") as (table, usage):
+        who = Principal("acct_writes1", False, frozenset(), "key_bench")
+        results["with search tokens"] = _write_row(table, usage, who)
+        # The same writes with the index switched off, by the benchmark alone (nothing else does).
+        with mock.patch.object(customers_dal, "search_tokens", lambda item: set()):
+            who = Principal("acct_writes0", False, frozenset(), "key_bench")
+            results["without search tokens"] = _write_row(table, usage, who)
     return results
 
 

@@ -747,9 +747,8 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(clean(report), indent=2, allow_nan=False, default=str)
 
 
-def replace_section(document: str, section: list[str]) -> str:
-    """docs/benchmarks.md with its cost section replaced (or appended)."""
-    heading = "## What a request costs"
+def replace_section(document: str, section: list[str], heading: str = "## What a request costs") -> str:
+    """docs/benchmarks.md with one section (by default the cost section) replaced, or appended."""
     text = "\n".join(section).strip("\n")
     if heading not in document:
         return document.rstrip("\n") + "\n\n" + text + "\n"

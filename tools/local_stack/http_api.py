@@ -77,6 +77,14 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+def specificity(route: Route) -> tuple[bool, tuple[int, ...]]:
+    """A sort key putting the routes API Gateway prefers first: segment by segment, a literal before a
+    path variable before a greedy one (`{proxy+}`); the $default route last."""
+    ranks = tuple(2 if part.endswith("+}") else 1 if part.startswith("{") else 0
+                  for part in route.path.strip("/").split("/"))
+    return route.path == "$default", ranks
+
+
 Response = tuple[int, dict[str, str], bytes]
 LocalRoute = Callable[[], Response]
 
@@ -85,8 +93,9 @@ class HttpApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool],
                  extra: dict[str, tuple[str, bytes]] | None = None,
                  local: dict[str, LocalRoute] | None = None) -> None:
-        # API Gateway prefers the most specific route: /v1/customers/search over /v1/customers/{id}.
-        self.routes = sorted(routes, key=lambda r: (r.path == "$default", r.path.count("{")))
+        # API Gateway prefers the most specific route: /v1/customers/search and /v1/customers/upsert
+        # over /v1/customers/{id}, whatever the template's order.
+        self.routes = sorted(routes, key=specificity)
         self.pools = pools
         self.extra = extra or {}  # unauthenticated local-only documents (e.g. /openapi.json, /docs/…)
         self.local = local or {}  # unauthenticated local-only pages made per request (/_local/health)
@@ -140,6 +149,9 @@ class ApiServer(ThreadingHTTPServer):
     gets one access line per request."""
 
     daemon_threads = True
+    # listen()'s backlog: socketserver's default of 5 resets the connections of a burst of clients
+    # (20 concurrent upserts), which API Gateway would all accept.
+    request_queue_size = 128
     api: HttpApi | None = None
     console: Any = None
 

@@ -37,6 +37,15 @@ def _list_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
                 params.append({"name": f"created[{op}]", "in": "query", "required": False,
                                "schema": {"type": "integer", "minimum": 0, "maximum": 9999999999}})
             continue
+        if name == "metadata":  # metadata[key]=value: an object in bracket notation (OpenAPI's deepObject)
+            variant = next(v for v in prop["anyOf"] if v.get("type") == "object")
+            params.append({"name": name, "in": "query", "required": False, "style": "deepObject", "explode": True,
+                           "description": prop.get("description", ""),
+                           "schema": {"type": "object", "minProperties": variant["minProperties"],
+                                      "maxProperties": variant["maxProperties"],
+                                      "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^[^\[\]]+$"},
+                                      "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 500}}})
+            continue
         if name in ("include", "expand"):
             item = {"type": "string", "enum": ["total_count"]} if name == "include" else {"type": "string"}
             params.append({"name": f"{name}[]", "in": "query", "required": False, "style": "form",

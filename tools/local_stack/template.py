@@ -113,11 +113,15 @@ class Function:
     environment: dict[str, Any] = field(default_factory=dict)
 
 
+def function_properties(loaded: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """A function's properties with the Globals' (Handler, Timeout …) where it sets none itself."""
+    return {**loaded.get("Globals", {}).get("Function", {}), **resource["Properties"]}
+
+
 def functions() -> dict[str, Function]:
-    globals_ = load().get("Globals", {}).get("Function", {})
     out: dict[str, Function] = {}
     for logical_id, res in resources("AWS::Serverless::Function").items():
-        props = res["Properties"]
+        props = function_properties(load(), res)
         routes, stream, queue = [], None, None
         for event in (props.get("Events") or {}).values():
             if event["Type"] == "HttpApi":
@@ -126,10 +130,9 @@ def functions() -> dict[str, Function]:
                 stream = event["Properties"]
             elif event["Type"] == "SQS":
                 queue = event["Properties"]
-        environment = (props.get("Environment") or {}).get("Variables") or {}
-        out[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"],
-                                   int(props.get("Timeout", globals_.get("Timeout", 3))), routes, stream, queue,
-                                   dict(environment))
+        environment = (res["Properties"].get("Environment") or {}).get("Variables") or {}  # its own; Globals apart
+        out[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"], int(props.get("Timeout", 3)),
+                                   routes, stream, queue, dict(environment))
     return out
 
 

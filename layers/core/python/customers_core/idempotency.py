@@ -17,8 +17,11 @@ with the answer afterwards; meanwhile the same key gets 409 `idempotency_key_in_
 whose request died frees itself after LOCK_SECONDS.
 
 An answer given without any write (a 404, a 409 conflict) is stored after the fact, so its retry gets
-the same answer. Requests rejected by validation (400, 401, 403, 413, 415) or by the rate limit (429)
-and server errors are not stored, so they can be corrected or retried.
+the same answer. A route's own answer headers (`Upsert-Result`) are kept with it (`answer_header`),
+and a secret in an answer (a webhook endpoint's) is kept encrypted with KMS, never in plain text
+(`seal_in_answer`): its replay decrypts it. Requests rejected by validation (400, 401, 403, 413,
+415) or by the rate limit (429) and server errors are not stored, so they can be corrected or
+retried.
 
 Why not Powertools' idempotency utility: it keys records per function (a key reused on another
 endpoint would run again instead of failing with 400), puts every record of a function under one
@@ -35,10 +38,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from customers_core import keys
+from customers_core import keys, secretbox
 from customers_core.auth import Principal
 from customers_core.dal.table import ConditionFailed, ReceiptTaken, Table, serialize
 from customers_core.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
@@ -66,6 +69,13 @@ class _Intent:
     now: int
     held: bool = False
     receipts: int = 0  # receipts handed to a transaction
+    headers: dict[str, str] = field(default_factory=dict)  # the route's own answer headers
+    sealed: tuple[str, ...] = ()  # fields of the answer kept encrypted
+
+
+# The KMS encryption context of a secret kept in a stored answer: the functions that replay one may
+# decrypt with this purpose only (template.yaml), not the endpoints' own secrets.
+SEALED_PURPOSE = "idempotent-answer"
 
 
 _current: ContextVar[_Intent | None] = ContextVar("idempotency_intent", default=None)
@@ -92,11 +102,16 @@ def _record(intent: _Intent, status: int, body: str) -> dict[str, Any] | None:
     """The finished record of an answer, or None when the answer is too large to keep. The body is
     kept zlib-compressed in a binary attribute: a customer object (mostly Stripe's null billing
     fields) shrinks to about half, so a typical record stays within the 1 KB a write unit covers."""
+    sealed = _sealed(intent, body) if intent.sealed else None
+    if sealed is not None:
+        body = sealed
     packed = zlib.compress(body.encode(), 9)
     if len(packed) > MAX_STORED:
         return None
-    saved = json.dumps({"status": status, "headers": _JSON_HEADERS, "request_id": intent.request_id,
-                        "encoding": "zlib-binary"}, separators=(",", ":"))
+    headers = {**_JSON_HEADERS, **(intent.headers if 200 <= status < 300 else {})}
+    saved = json.dumps({"status": status, "headers": headers,
+                        "request_id": intent.request_id, "encoding": "zlib-binary",
+                        **({"sealed": list(intent.sealed)} if sealed is not None else {})}, separators=(",", ":"))
     return {**intent.record_key, "entity": "idempotency", "endpoint": intent.endpoint,
             "fingerprint": intent.fingerprint, "state": "done", "owner": intent.request_id,
             "expires_at": intent.now + RETENTION_SECONDS, "saved": saved, "body": packed}
@@ -116,6 +131,47 @@ def receipt(status: int, body: dict[str, Any]) -> dict[str, Any] | None:
     return {"Put": {"Item": serialize(item), "ConditionExpression": _FREE,
                     "ExpressionAttributeNames": {"#state": "state"},
                     "ExpressionAttributeValues": serialize({":now": intent.now, ":running": "running"})}}
+
+
+def answer_header(name: str, value: str) -> None:
+    """A header of this request's answer that a replay must give too (set before its write)."""
+    intent = _current.get()
+    if intent is not None:
+        intent.headers[name] = value
+
+
+def seal_in_answer(*fields: str) -> None:
+    """This request's answer carries a secret in `fields`: its stored copy keeps them encrypted."""
+    intent = _current.get()
+    if intent is not None:
+        intent.sealed = tuple(dict.fromkeys((*intent.sealed, *fields)))
+
+
+def _sealed_context(record_key: dict[str, str]) -> dict[str, str]:
+    return {"purpose": SEALED_PURPOSE, "record": record_key["pk"]}
+
+
+def _sealed(intent: _Intent, body: str) -> str | None:
+    """The answer with its secret fields encrypted (None when it has none of them)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(answer, dict) or not any(isinstance(answer.get(f), str) for f in intent.sealed):
+        return None
+    context = _sealed_context(intent.record_key)
+    return json.dumps({k: {"sealed": secretbox.seal(v, context)} if k in intent.sealed and isinstance(v, str) else v
+                       for k, v in answer.items()}, separators=(",", ":"))
+
+
+def _unsealed(record_key: dict[str, str], body: str, fields: list[str]) -> str:
+    answer = json.loads(body)
+    context = _sealed_context(record_key)
+    for name in fields:
+        value = answer.get(name)
+        if isinstance(value, dict) and "sealed" in value:
+            answer[name] = secretbox.unseal(value["sealed"], context)
+    return json.dumps(answer, separators=(",", ":"))
 
 
 def hold_key() -> None:
@@ -198,6 +254,8 @@ def _answer_repeat(table: Table, intent: _Intent) -> Result:
         body = saved["body"]
         if saved.get("encoding") == "zlib":
             body = zlib.decompress(base64.b64decode(body)).decode()
+    if saved.get("sealed"):
+        body = _unsealed(intent.record_key, body, saved["sealed"])
     return {"statusCode": saved["status"], "body": body, "isBase64Encoded": False,
             "headers": {**saved.get("headers", {}), "Idempotent-Replayed": "true",
                         "Original-Request": saved.get("request_id", "")}}

@@ -17,6 +17,7 @@ REQUEST = "req"
 WEBHOOK_ENDPOINT = "we"
 ATTEMPT = "att"
 WALLET = "wal"
+DELIVERY = "whd"
 
 
 _last = 0
@@ -68,3 +69,8 @@ def derived_id(prefix: str, timestamp_ms: int, seed: str) -> str:
     time-sortable: the stream's event ids, so a re-delivered record cannot make a second event."""
     digest = hashlib.sha256(seed.encode()).digest()[:10]
     return f"{prefix}_{ULID.from_bytes(timestamp_ms.to_bytes(6, 'big') + digest)}"
+
+
+def timestamp_ms(prefixed_id: str) -> int:
+    """The creation time (Unix milliseconds) an id carries in its ULID."""
+    return int(ULID.from_str(prefixed_id.rsplit("_", 1)[1]).milliseconds)

@@ -167,6 +167,23 @@ def endpoint_id_of_delivery(sort_key: str) -> str | None:
     return endpoint_id if infix else None
 
 
+def endpoint_deliveries_partition(tenant_prefix: str, endpoint_id: str) -> str:
+    """GSI1 partition of one endpoint's deliveries (its delivery log), by status then id."""
+    return f"{tenant_prefix}#WHD#{endpoint_id}"
+
+
+def delivery_log_bound(status: str, delivery_id: str) -> str:
+    """A gsi1 sort key of the delivery log: the delivery's status (pending, succeeded, failed,
+    dead_lettered), then its id (time-sortable), so one status's deliveries are one sort-key range."""
+    return f"{status}#{delivery_id}"
+
+
+def delivery_log_index(tenant_prefix: str, endpoint_id: str, status: str, delivery_id: str) -> Key:
+    """A delivery item's own gsi1 keys: listed in its endpoint's log under its status."""
+    return {"gsi1pk": endpoint_deliveries_partition(tenant_prefix, endpoint_id),
+            "gsi1sk": delivery_log_bound(status, delivery_id)}
+
+
 # --- idempotency ----------------------------------------------------------------------------------
 def rate_window(tenant_prefix: str, kind: str, second: int) -> Key:
     """One second's request count of one account+mode, for reads or writes (ratelimit.py)."""
@@ -193,3 +210,20 @@ def search_token_prefix(token: str) -> str:
 def search_token(tenant_prefix: str, field: str, token: str, customer_id: str) -> Key:
     """One token of one customer: sorted by token, then by customer id (newest last)."""
     return {"pk": search_bucket(tenant_prefix, field, token), "sk": search_token_prefix(token) + customer_id}
+
+
+# --- what refers to a customer (data rights: export and redact) ------------------------------------
+EVENT_REFERENCE = "EVT#"
+ANSWER_REFERENCE = "IDEM#"
+
+
+def customer_reference(tenant_prefix: str, customer_id: str, kind: str, target: str) -> Key:
+    """A small item in the customer's own partition (beside its item, `CUS`) naming something else
+    that holds the customer's data: one of its events (`EVT#<evt_id>`), or a stored idempotent answer
+    no event names (`IDEM#<sha256(key)>`). One consistent Query of the partition finds them all."""
+    return {"pk": customer(tenant_prefix, customer_id)["pk"], "sk": f"{kind}{target}"}
+
+
+def customer_partition(tenant_prefix: str, customer_id: str) -> str:
+    """The customer's item and its references (customer_reference)."""
+    return customer(tenant_prefix, customer_id)["pk"]

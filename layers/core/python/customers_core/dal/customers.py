@@ -179,11 +179,12 @@ def drop_stale_tokens(table: Table, old: Item, new: Item) -> int:
     return sum(future.result() for future in [beside.submit(drop, key) for key in stale])
 
 
-def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
-                   receipt: dict[str, Any] | None = None) -> None:
-    """Write `new` (a create when `old` is None, else a change of `old`, possibly to a tombstone)
-    and everything that must change with it, all or nothing; with `receipt` (the request's
-    idempotency record, customers_core.idempotency) in the same transaction."""
+def customer_writes(tenant: str, new: Item, old: Item | None, receipt: dict[str, Any] | None = None
+                    ) -> tuple[list[dict[str, Any]], list[str], list[Item]]:
+    """What write_customer sends: the transaction's operations with a label each (`receipt`,
+    `customer`, `taken:<field>`, `release`, `count`, `index`), and the items put beside it (a
+    create's index entries, added search tokens). The bulk import (customers_admin.bulk) sends the
+    same operations for many creates at once."""
     operations: list[dict[str, Any]] = []
     labels: list[str] = []
 
@@ -235,7 +236,15 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
     # price, no extra round trip), and a removed one is deleted by the stream fan-out
     # (drop_stale_tokens). Search checks every candidate against the customer item, so a stale
     # token, or one put for a write that then fails, costs a read and never gives a wrong result.
-    added = beside_puts + [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
+    return operations, labels, beside_puts + [new_tokens[key] for key in new_tokens.keys() - old_tokens.keys()]
+
+
+def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
+                   receipt: dict[str, Any] | None = None) -> None:
+    """Write `new` (a create when `old` is None, else a change of `old`, possibly to a tombstone)
+    and everything that must change with it, all or nothing; with `receipt` (the request's
+    idempotency record, customers_core.idempotency) in the same transaction."""
+    operations, labels, added = customer_writes(tenant, new, old, receipt)
     # A transaction holds 100 operations: a write that moves very many wallets and tags at once
     # writes the rest right after, before the request returns.
     later = operations[MAX_TRANSACTION:]

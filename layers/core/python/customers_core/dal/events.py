@@ -198,3 +198,38 @@ def add_endpoint(table: Table, tenant: str, event_id: str, endpoint_id: str) -> 
 def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:
     """The newest events of an account+mode."""
     return page_events(table, tenant, want=limit)
+
+
+def get_events(table: Table, tenant: str, expected: dict[str, list[str]]) -> list[tuple[Item, dict[str, Item]]]:
+    """Events by id, each with its deliveries by endpoint id (those still kept; in the order asked).
+    `expected` names each event's endpoints as far as the caller knows them: their deliveries are read
+    in the same consistent BatchGet as the events; those of an endpoint the event gained later (a
+    retry naming it) in a second one."""
+    wanted = [keys.event(tenant, e) for e in expected]
+    wanted += [keys.delivery(tenant, e, endpoint) for e, endpoints in expected.items() for endpoint in endpoints]
+    raws: dict[str, Item] = {}
+    by_event: dict[str, dict[str, Item]] = {}
+    for item in table.batch_get(wanted):
+        if keys.endpoint_id_of_delivery(str(item["sk"])) is None:
+            raws[str(item["sk"])] = item
+        else:
+            view = delivery_view(item)
+            by_event.setdefault(str(view["event_id"]), {})[str(view["endpoint_id"])] = view
+    later = [raws[e] for e in expected if e in raws and set(raws[e].get("endpoints") or []) - set(expected[e])]
+    for event, deliveries in _with_deliveries(table, tenant, later):
+        by_event[event["id"]] = deliveries
+    return [(_event(tenant, raws[e], by_event.get(e, {})), by_event.get(e, {})) for e in expected if e in raws]
+
+
+def replace_body(table: Table, tenant: str, event_id: str, body: str) -> bool:
+    """Rewrite a kept event's body (a redaction: api.md §11), nothing else of it; False when it is gone.
+    One UpdateItem (its gsi1 copy follows: one write unit there too)."""
+    try:
+        table.update(keys.event(tenant, event_id), "SET body = :body",
+                     values={":body": zlib.compress(body.encode(), COMPRESSION_LEVEL)},
+                     condition="attribute_exists(pk)")
+    except ClientError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True

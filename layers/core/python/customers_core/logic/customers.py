@@ -17,6 +17,7 @@ from customers_core.dal import customers as dal
 from customers_core.dal.table import Item, Table
 from customers_core.errors import ApiError, Conflict, InternalError, InvalidRequest, ResourceMissing
 from customers_core.http import validation_error
+from customers_core.logic import metadata_filter
 from customers_core.logic.paging import key_range, parse_cursor
 from customers_core.models.customer import (
     ADDRESS_FIELDS,
@@ -225,11 +226,14 @@ def change_customer(table: Table, who: Principal, raw_id: str, change: Callable[
 
 
 def update_customer(table: Table, who: Principal, raw_id: str, params: CustomerParams,
-                    request: dict[str, str | None]) -> dict[str, Any]:
-    """Change only the fields sent: metadata merges, address merges, tags and custom_fields replace."""
+                    request: dict[str, str | None], guard: Callable[[Item], None] | None = None) -> dict[str, Any]:
+    """Change only the fields sent: metadata merges, address merges, tags and custom_fields replace.
+    `guard` sees the customer as read (each attempt), before the change, and may raise to abandon it."""
     stamp = {k: v for k, v in request.items() if v}
 
     def change(old: Item) -> Item:
+        if guard is not None:
+            guard(old)
         new = _apply(old, params, creating=False)
         for key in ("request_id", "idempotency_key"):
             new.pop(key, None)
@@ -286,6 +290,7 @@ def _matches(item: Item, params: ListCustomersParams, low: int | None, high: int
                                      for w in item.get("wallets") or []),
         low is None or item["created"] >= low,
         high is None or item["created"] <= high,
+        params.metadata is None or metadata_filter.holds(item, params.metadata),
     ))
 
 
@@ -316,6 +321,13 @@ def list_customers(table: Table, who: Principal, params: ListCustomersParams) ->
                  and (cursor is None or (i["id"] > cursor if forward else i["id"] < cursor))]
         ordered_ids = [i["id"] for i in items][skip:]
         customers = {i["id"]: i for i in items}
+    elif params.metadata:  # one filter's search tokens drive; every filter is checked on the customers
+        lower, upper = key_range(ids.CUSTOMER, cursor, forward, low, high)
+        matched, exhausted = metadata_filter.read(
+            table, who.tenant, params.metadata, lower=lower, upper=upper, forward=forward, want=skip + take + 1,
+            accept=lambda i: _matches(i, params, low, high), cursor=cursor, capped=params.page is None)
+        ordered_ids = [i["id"] for i in matched][skip:]
+        customers = {i["id"]: i for i in matched}
     else:
         filters = _list_filters(table, who, params)
         driver, filter_expression, names, values = filters
@@ -375,6 +387,10 @@ def count_matching(table: Table, who: Principal, params: ListCustomersParams, lo
     partition, which reads that partition (it costs what the filter selects)."""
     if found is not None:
         return sum(1 for i in found.values() if _matches(i, params, low, high))
+    if params.metadata:  # every candidate of the driving filter, checked: O(its customers)
+        lower, upper = key_range(ids.CUSTOMER, None, False, low, high)
+        return len(metadata_filter.read(table, who.tenant, params.metadata, lower=lower, upper=upper, forward=False,
+                                        want=None, accept=lambda i: _matches(i, params, low, high))[0])
     driver, filter_expression, names, values = filters or _list_filters(table, who, params)
     if low is None and high is None and filter_expression is None:  # no filter, or exactly one attribute
         return dal.count_customers(table, who.tenant, *(driver or (None, None)))

@@ -35,13 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from customers_core import caches, keys, netguard, secretbox, signing
+from customers_core import caches, keys, netguard, signing
 from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.table import Item, Table
 from customers_core.logic.events import event_object
 from customers_core.logic.fanout import delivery_message
-from customers_core.logic.webhooks import secret_context
+from customers_core.logic.webhooks import signing_secrets
 from customers_core.observability import logger
 from customers_core.settings import get_settings
 
@@ -247,9 +247,8 @@ def _post(event: Item, endpoint: Item, timeout: float, allow_local_http: bool,
     started = time.monotonic()
     payload = json.dumps(delivered_object(event, endpoint), separators=(",", ":")).encode()
     try:
-        secret = secretbox.unseal(str(endpoint["secret_ciphertext"]), secret_context(endpoint))
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-                   **signing.signature_headers(secret, str(event["id"]), int(now), payload)}
+                   **signing.signature_headers(signing_secrets(endpoint, now), str(event["id"]), int(now), payload)}
         target = netguard.check_url(str(endpoint["url"]), allow_local_http=allow_local_http)
         response = netguard.post(target, payload, headers, timeout)
         return response.status, None, response.duration_ms

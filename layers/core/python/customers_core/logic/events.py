@@ -16,7 +16,7 @@ from customers_core.logic.paging import key_range, parse_cursor
 from customers_core.models.listing import ListEventsParams
 
 # Every type the fan-out makes (logic.fanout): a list filter naming others matches nothing.
-EVENT_TYPES = ("customer.created", "customer.updated", "customer.deleted")
+EVENT_TYPES = ("customer.created", "customer.updated", "customer.deleted", "customer.redacted")
 # A delivery in one of these failed for good, or for now (retrying after a failed attempt).
 FAILED_DELIVERIES = frozenset({"retrying", "dead_lettered", "endpoint_disabled"})
 

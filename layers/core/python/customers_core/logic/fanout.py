@@ -24,14 +24,15 @@ from customers_core.dal import events as events_dal
 from customers_core.dal import webhooks as webhooks_dal
 from customers_core.dal.table import Item, Table, deserialize
 from customers_core.errors import InvalidRequest, ResourceMissing
-from customers_core.logic import api_versions
+from customers_core.logic import api_versions, data_rights
 from customers_core.logic.events import event_object
 from customers_core.models.customer import customer_object
 from customers_core.queues import sqs
 from customers_core.settings import API_VERSION, get_settings
 
-# Fields whose change alone is bookkeeping, not a change a subscriber cares about.
-_IGNORED = frozenset({"updated"})
+# Fields whose change alone is bookkeeping, not a change a subscriber cares about (`version` moves with
+# every write; it orders the events, it is not a change of its own).
+_IGNORED = frozenset({"updated", "version"})
 MAX_SQS_DELAY = 900  # SendMessage's DelaySeconds limit; longer waits continue by visibility
 MAX_VISIBILITY = 43200
 
@@ -52,8 +53,12 @@ def event_for_record(record: dict[str, Any], retention_days: int,
     if name == "INSERT" and new is not None:
         event_type, obj = "customer.created", customer_object(new)
     elif name == "MODIFY" and new is not None and old is not None:
-        if new.get("deleted") and not old.get("deleted"):
-            event_type, obj = "customer.deleted", customer_object(old)
+        if new.get("redacted") and not old.get("redacted"):  # nothing of the customer but its ids (§11)
+            event_type, obj = "customer.redacted", data_rights.redacted_object(new)
+        elif new.get("deleted") and not old.get("deleted"):
+            # The object as it was, numbered as the delete: the tombstone's version (the old one + 1).
+            event_type = "customer.deleted"
+            obj = {**customer_object(old), "version": int(new.get("version") or int(old.get("version") or 1) + 1)}
         elif new.get("deleted"):
             return None
         else:
@@ -95,6 +100,7 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int,
     reading an account's endpoints again for each of its records in the batch."""
     event = event_for_record(record, retention_days, lambda account: api_versions.account_default(table, account))
     if event is None:
+        data_rights.note_change(table, record, None)  # a keyed change without event: its stored answer
         return None
     tenant = keys.tenant(str(event["account_id"]), bool(event["livemode"]))
     endpoints = endpoints_by_tenant.get(tenant) if endpoints_by_tenant is not None else None
@@ -103,6 +109,7 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int,
         if endpoints_by_tenant is not None:
             endpoints_by_tenant[tenant] = endpoints
     event["endpoints"] = matching_endpoints(endpoints, str(event["type"]))
+    data_rights.note_change(table, record, event)  # the customer's reference to it, before it exists
     if events_dal.put_event(table, tenant, event):
         unsent = list(event["endpoints"])
     elif events_dal.was_sent(table, tenant, str(event["id"])):
@@ -119,12 +126,14 @@ def record_event(table: Table, record: dict[str, Any], retention_days: int,
     return str(event["id"])
 
 
-def retry_event(table: Table, who: Principal, raw_id: str, webhook_endpoint: str | None = None) -> dict[str, Any]:
+def retry_event(table: Table, who: Principal, raw_id: str, webhook_endpoint: str | None = None,
+                idempotency_key: str | None = None) -> dict[str, Any]:
     """POST /v1/events/{id}/retry: send the event again to each of the endpoints it was sent to that
     still exists and is enabled — also those that succeeded or were dead-lettered; with
     `webhook_endpoint`, to that one alone, which may be one created after the event (api.md §10), if
     it is enabled and subscribed to the event's type. Each delivery starts a new run of the schedule
-    (pending again until it succeeds); answers the event."""
+    (pending again until it succeeds); answers the event. Under `idempotency_key` the stored answer
+    holds the event's customer: the customer's partition refers to it (logic.data_rights)."""
     event_id = ids.parse_id(ids.EVENT, raw_id)
     event, deliveries = events_dal.get_event_and_deliveries(table, who.tenant, event_id) if event_id else (None, {})
     if event is None:
@@ -149,7 +158,9 @@ def retry_event(table: Table, who: Principal, raw_id: str, webhook_endpoint: str
         send_messages([delivery_message(event, endpoint_id, run=run) for endpoint_id in targets])
     pending = sum(1 for e in event["endpoints"]
                   if e in targets or (deliveries.get(e) or {}).get("status") != "succeeded")
-    return event_object({**event, "pending_webhooks": pending})
+    answer = event_object({**event, "pending_webhooks": pending})
+    data_rights.note_answer(table, who, answer, idempotency_key)
+    return answer
 
 
 def _retry_target(endpoints: list[Item], raw_id: str, event_type: str) -> str:

@@ -1,12 +1,13 @@
 """Webhook endpoints (api.md §9): create (the secret is shown once, stored encrypted), retrieve, list,
-update, delete. Which endpoints an event goes to, and sending it, is the fan-out's (logic.fanout)."""
+update, delete, and rotate the secret (§11: the replaced one keeps signing beside the new one until
+it expires). Which endpoints an event goes to, and sending it, is the fan-out's (logic.fanout)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from customers_core import ids, keys, netguard, secretbox, signing
+from customers_core import idempotency, ids, keys, netguard, secretbox, signing
 from customers_core.auth import Principal
 from customers_core.dal import webhooks as dal
 from customers_core.dal.table import Item, Table
@@ -16,6 +17,7 @@ from customers_core.models.fields import merge_metadata
 from customers_core.models.webhooks import (
     MAX_ENDPOINTS,
     ListWebhookEndpointsParams,
+    RotateSecretParams,
     WebhookEndpointParams,
     endpoint_object,
 )
@@ -32,6 +34,17 @@ def secret_context(item: Item) -> dict[str, str]:
     """The KMS encryption context binding a secret to its endpoint, account and mode."""
     return {"account": str(item["account_id"]), "livemode": str(bool(item.get("livemode"))).lower(),
             "endpoint": str(item["id"])}
+
+
+def signing_secrets(endpoint: Item, now: float) -> list[str]:
+    """The secrets a delivery to the endpoint is signed with: its secret, then, until it expires, the
+    one a rotation replaced (both decrypted through secretbox's cache)."""
+    context = secret_context(endpoint)
+    found = [secretbox.unseal(str(endpoint["secret_ciphertext"]), context)]
+    previous, expires_at = endpoint.get("previous_secret_ciphertext"), endpoint.get("previous_secret_expires_at")
+    if previous and expires_at is not None and now < float(expires_at):
+        found.append(secretbox.unseal(str(previous), context))
+    return found
 
 
 def _checked_url(url: str) -> str:
@@ -76,6 +89,7 @@ def create_endpoint(table: Table, who: Principal, params: WebhookEndpointParams)
     if params.api_version is not None:
         item["api_version"] = params.api_version
     secret = signing.new_secret()
+    idempotency.seal_in_answer("secret")  # a keyed request's stored answer keeps it encrypted
     item["secret_ciphertext"] = secretbox.seal(secret, secret_context(item))
     if not dal.put_endpoint(table, item, version=None):
         raise InternalError("A new webhook endpoint id collided; retry the request.")
@@ -126,6 +140,28 @@ def update_endpoint(table: Table, who: Principal, raw_id: str, params: WebhookEn
         if dal.put_endpoint(table, new, version=int(item.get("version", 0))):
             return endpoint_object(new)
     raise InternalError("The endpoint kept changing while being updated; retry the request.")
+
+
+def rotate_secret(table: Table, who: Principal, raw_id: str, params: RotateSecretParams) -> dict[str, Any]:
+    """A new secret, returned once and stored encrypted as the first was; the one it replaces signs
+    every delivery beside it for `expires_in` seconds (0: not at all). Rotating again within that time
+    replaces the older one at once: an endpoint has at most two secrets. One PutItem on the version
+    read (a concurrent change re-reads; the last rotation wins, its predecessor is the older one)."""
+    secret = signing.new_secret()
+    idempotency.seal_in_answer("secret")  # a keyed request's stored answer keeps it encrypted
+    sealed: str | None = None
+    for _ in range(UPDATE_ATTEMPTS):
+        item = _get(table, who, raw_id)
+        if sealed is None:
+            sealed = secretbox.seal(secret, secret_context(item))
+        new = {k: v for k, v in item.items() if k not in ("previous_secret_ciphertext", "previous_secret_expires_at")}
+        new.update(secret_ciphertext=sealed, version=int(item.get("version", 0)) + 1)
+        if params.expires_in > 0:
+            new.update(previous_secret_ciphertext=item["secret_ciphertext"],
+                       previous_secret_expires_at=int(time.time()) + params.expires_in)
+        if dal.put_endpoint(table, new, version=int(item.get("version", 0))):
+            return endpoint_object(new, secret=secret)
+    raise InternalError("The endpoint kept changing while its secret was rotated; retry the request.")
 
 
 def delete_endpoint(table: Table, who: Principal, raw_id: str) -> dict[str, Any]:

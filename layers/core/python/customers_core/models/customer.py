@@ -204,8 +204,9 @@ def _custom_fields(stored: Any) -> dict[str, Any]:
 
 def customer_object(item: dict[str, Any]) -> dict[str, Any]:
     """The API's customer object for a stored customer item (or a stream image of one)."""
-    if item.get("deleted"):
-        return {"id": item["id"], "object": "customer", "deleted": True}
+    if item.get("deleted"):  # redacted: its personal data erased (api.md §11, logic.data_rights)
+        return {"id": item["id"], "object": "customer", "deleted": True,
+                **({"redacted": True} if item.get("redacted") else {})}
     address = item.get("address")
     return {
         "id": item["id"],
@@ -227,6 +228,9 @@ def customer_object(item: dict[str, Any]) -> dict[str, Any]:
         **billing_neutral(),
         "created": item["created"],
         "updated": item.get("updated", item["created"]),
+        # The customer's sequence number (api.md §11): +1 with every change, so a webhook receiver can
+        # drop an event older than the last it applied. The item's own optimistic-concurrency version.
+        "version": int(item.get("version") or 1),
     }
 
 
@@ -236,3 +240,26 @@ def _shipping(stored: Any) -> dict[str, Any] | None:
     address = stored.get("address") or {}
     return {"address": {k: address.get(k) for k in ADDRESS_FIELDS}, "name": stored.get("name"),
             "phone": stored.get("phone")}
+
+
+class UpsertCustomerParams(CustomerParams):
+    """POST /v1/customers/upsert (api.md §11): the customer's fields, and which unique field finds the
+    customer to update (`external_id` unless `match_on` says `email`); that field is required."""
+
+    # The rule between fields, for readers of the OpenAPI document (the validator below enforces it).
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["external_id"], "properties": {"match_on": {"const": "external_id"},
+                                                     "external_id": {"type": "string", "minLength": 1}}},
+        {"required": ["match_on", "email"], "properties": {"match_on": {"const": "email"},
+                                                           "email": {"type": "string", "minLength": 1}}}]})
+
+    match_on: Literal["external_id", "email"] = Field(
+        default="external_id", description="The unique field that finds the customer to update: external_id "
+                                           "(default) or email (case-insensitive); it is required in the body")
+
+    @model_validator(mode="after")
+    def _matched_field_sent(self) -> UpsertCustomerParams:
+        if not getattr(self, self.match_on):
+            raise InvalidRequest(f"Missing required param: {self.match_on} (match_on is {self.match_on}).",
+                                 param=self.match_on, code="parameter_missing")
+        return self

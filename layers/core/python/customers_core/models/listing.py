@@ -11,6 +11,7 @@ from customers_core.errors import InvalidRequest
 from customers_core.models.fields import Sentiment, Status, listify
 
 MAX_OFFSET = 10_000
+MAX_METADATA_FILTERS = 3
 MAX_TIMESTAMP = 9_999_999_999
 # A customer id (prefix + ULID, whose first character is at most 7) or the same 128 bits as a UUID.
 CUSTOMER_ID_PATTERN = (r"^(cus_[0-7][0-9A-HJKMNP-TV-Z]{25}|"
@@ -116,8 +117,21 @@ class ListCustomersParams(BaseModel):
     search: str | None = Field(default=None, min_length=2, max_length=200,
                                description="Word-prefix match on name and email (each word ≥ 2 characters)")
     created: CreatedRange | None = None
+    metadata: Annotated[dict[str, Annotated[str, Field(min_length=1, max_length=500)]],
+                        Field(min_length=1, max_length=MAX_METADATA_FILTERS)] | None = Field(
+        default=None, description="metadata[key]=value: customers whose metadata has exactly this value (case "
+                                  "matters); up to 3 such filters, all must hold")
     include: list[Literal["total_count"]] | None = None
     expand: list[str] | None = None
 
     _created = field_validator("created", mode="before")(exact_second)
     _listify = field_validator("include", "expand", mode="before")(listify)
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_keys(cls, value: Any) -> Any:
+        """Keys as metadata keys are (1–40 characters, no brackets); the error names `metadata`."""
+        for key in value if isinstance(value, dict) else ():
+            if not 1 <= len(key) <= 40 or "[" in key or "]" in key:
+                raise ValueError(f"key '{key[:60]}' must be 1 to 40 characters without brackets")
+        return value

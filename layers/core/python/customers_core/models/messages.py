@@ -17,6 +17,7 @@ PATTERNS: dict[str, str] = {
     rf"^(evt_{_ULID}|{_UUID})$": "must be an event id (evt_…) or the same id as a UUID",
     rf"^we_{_ULID}$": "must be a webhook endpoint id (we_…)",
     rf"^wal_{_ULID}$": "must be a wallet id (wal_…)",
+    rf"^whd_{_ULID}$": "must be a webhook delivery id (whd_…)",
     r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$": "must be an http:// or https:// URL without spaces",
     r"^[A-Za-z0-9_:.\-]{1,64}$": "must be 1 to 64 characters of A-Z, a-z, 0-9, _ : . -",
     r"^[^\[\]]+$": "must not contain [ or ]",

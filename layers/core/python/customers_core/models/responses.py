@@ -70,12 +70,16 @@ class CustomerObject(BaseModel):
     test_clock: None
     created: int
     updated: int
+    version: int = Field(ge=1, description="The customer's sequence number: 1 when created, +1 with each change "
+                                           "(events carry it in data.object; a receiver drops an event whose "
+                                           "version is lower than the last it applied)")
 
 
 class DeletedCustomer(BaseModel):
     id: str
     object: Literal["customer"]
     deleted: Literal[True]
+    redacted: Literal[True] | None = Field(default=None, description="Present once its personal data was erased")
 
 
 class CustomerList(BaseModel):
@@ -112,7 +116,7 @@ class EventRequest(BaseModel):
 class EventObject(BaseModel):
     id: str = Field(examples=["evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY"])
     object: Literal["event"]
-    type: Literal["customer.created", "customer.updated", "customer.deleted"]
+    type: Literal["customer.created", "customer.updated", "customer.deleted", "customer.redacted"]
     livemode: bool
     created: int
     api_version: str

@@ -18,15 +18,20 @@ from customers_core.models.fields import (
     check_metadata,
     listify,
 )
+from customers_core.models.listing import CreatedRange, exact_second
 
-EventChoice = Literal["*", "customer.created", "customer.updated", "customer.deleted"]
+EventChoice = Literal["*", "customer.created", "customer.updated", "customer.deleted", "customer.redacted"]
 MAX_ENDPOINTS = 16  # per account and mode, as Stripe
 ENDPOINT_ID_PATTERN = r"^we_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+DELIVERY_ID_PATTERN = r"^whd_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+DeliveryStatus = Literal["pending", "succeeded", "failed", "dead_lettered"]
+DEFAULT_SECRET_OVERLAP = 86400  # seconds the replaced secret still signs deliveries after a rotation
+MAX_SECRET_OVERLAP = 7 * 86400
 # Stripe's API version strings (as logic.api_versions.VERSION_PATTERN; models import no logic).
 API_VERSION_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(\.[a-z]+)?$"
 Metadata = Annotated[dict[MetadataKey, MetadataValue | None], Field(max_length=50),
                      WithJsonSchema(METADATA_SCHEMA)] | Blank | None
-EnabledEvents = Annotated[list[EventChoice], Field(min_length=1, max_length=4,
+EnabledEvents = Annotated[list[EventChoice], Field(min_length=1, max_length=5,
                                                    json_schema_extra={"uniqueItems": True})]
 
 
@@ -98,6 +103,37 @@ class RetryEventParams(BaseModel):
     _expand = field_validator("expand", mode="before")(listify)
 
 
+class RotateSecretParams(BaseModel):
+    """POST /v1/webhook_endpoints/{id}/rotate_secret (api.md §11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in: int = Field(
+        default=DEFAULT_SECRET_OVERLAP, ge=0, le=MAX_SECRET_OVERLAP,
+        description="Seconds the replaced secret still signs every delivery beside the new one (0: not at all)")
+    expand: list[str] | None = Field(default=None, description="Accepted; nothing expands")
+
+    _expand = field_validator("expand", mode="before")(listify)
+
+
+class ListDeliveriesParams(BaseModel):
+    """The delivery logs' query (GET /v1/webhook_endpoints/{id}/deliveries, /v1/events/{id}/deliveries)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=10, ge=1, le=100)
+    starting_after: str | None = Field(default=None, pattern=DELIVERY_ID_PATTERN)
+    ending_before: str | None = Field(default=None, pattern=DELIVERY_ID_PATTERN)
+    status: DeliveryStatus | None = Field(
+        default=None, description="pending: waiting for its attempt; failed: its last attempt failed (a retry may "
+                                  "be scheduled) or its endpoint was disabled; dead_lettered: retries exhausted")
+    created: CreatedRange | None = Field(default=None, description="Its event's creation time")
+    expand: list[str] | None = None
+
+    _created = field_validator("created", mode="before")(exact_second)
+    _expand = field_validator("expand", mode="before")(listify)
+
+
 class ListWebhookEndpointsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -122,7 +158,7 @@ class WebhookEndpointObject(BaseModel):
     api_version: str | None = Field(description="Events delivered here carry this version; null: the account's "
                                                 "default")
     application: None
-    secret: str | None = Field(default=None, description="Only in the response to create")
+    secret: str | None = Field(default=None, description="Only in the responses to create and rotate_secret")
 
 
 class WebhookEndpointList(BaseModel):
@@ -130,6 +166,32 @@ class WebhookEndpointList(BaseModel):
     url: str
     has_more: bool
     data: list[WebhookEndpointObject]
+
+
+class DeliveryAttemptObject(BaseModel):
+    attempted_at: int
+    status_code: int | None = Field(description="The endpoint's HTTP status; null when there was no answer")
+    error: str | None = Field(description="Why there was no answer (timeout, connection refused, url_refused: …)")
+    duration_ms: int
+    next_attempt_at: int | None = Field(description="When this attempt scheduled the next one; null: none")
+
+
+class WebhookDeliveryObject(BaseModel):
+    id: str = Field(examples=["whd_01JRZK2Q4T9ZS0VCNA3HX7W9EY"])
+    object: Literal["webhook_delivery"]
+    event: str
+    webhook_endpoint: str
+    status: DeliveryStatus
+    attempts: list[DeliveryAttemptObject] = Field(description="Oldest first (the latest 16)")
+    created: int = Field(description="Its event's creation time")
+    livemode: bool
+
+
+class WebhookDeliveryList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[WebhookDeliveryObject]
 
 
 class DeletedWebhookEndpoint(BaseModel):
