@@ -137,6 +137,19 @@ bench: $(DEV_INSTALLED) node_modules/.installed ## benchmarks, the bill and the 
 bench-start: ## only the first start of make run in a fresh clone (empty caches) and restarts → docs/benchmarks.md
 	$(PYTHON313) tools/local_stack/first_start.py --into docs/benchmarks.md
 
+# SAM CLI's local mode in containers (tools/sam_local): Docker (Debian's docker.io, started if need be),
+# QEMU for the arm64 functions on an x86_64 machine, and the Lambda base image, built here from Debian
+# and PyPI when no registry serves it. Idempotent: seconds once done. With make run's stack up, it also
+# writes .local/sam-env.json (for --env-vars) and stores the events/ samples' key in the stack.
+.PHONY: sam-local
+sam-local: $(RUN_INSTALLED) .venv-sam/.installed ## Docker, arm64 emulation and the Lambda image for sam local (+ .local/sam-env.json)
+	@$(PY) -m sam_local.prepare
+	@$(PY) -m sam_local.env_vars --if-running
+# The infrastructure tier runs every function through sam local (tests/infrastructure/test_sam_local.py).
+test test-infra bench: sam-local
+# A checkout installed before tools/sam_local existed installs the project again (editable) to import it.
+$(RUN_INSTALLED): tools/sam_local/__init__.py
+
 routes: $(RUN_INSTALLED) ## regenerate the 404/405 function's route table from template.yaml
 	$(PY) -m local_stack.template --routes
 

@@ -21,7 +21,7 @@ FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Blocks that are not examples against a local stack, by their first line, and why they are not run.
 NOT_RUN = {
     "make run": "the test starts the same stack itself (python -m local_stack, which make run runs)",
-    "sam build": "needs Docker",
+    "sam build": "runs in a Lambda container: tests/infrastructure/test_sam_local.py runs it as written",
     "export AWS_PROFILE": "deploys to AWS",
 }
 RUNNERS = {"sh": "bash", "python": "python", "js": "node"}

@@ -13,6 +13,10 @@ Measures, in one run on this machine:
 
 `python -m benchmarks --only cost --json PATH [--cost-refs 585ab21]` runs only the cost section and
 writes its figures as JSON (and replaces that section of --out, if given).
+`python -m benchmarks --only metadata [--out docs/benchmarks.md]` runs only the metadata filters'
+section (benchmarks/metadata.py: items read per page in accounts of --sizes customers).
+`python -m benchmarks --only sam-local [--out docs/benchmarks.md]` runs only the section comparing
+`sam local start-api` with the local stack (benchmarks/sam_local.py; needs `make sam-local`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ import requests
 from local_stack import template
 from local_stack.stack import aws_client
 
-from benchmarks import capacity, cost, webhooks
+from benchmarks import capacity, cost, metadata, webhooks
+from benchmarks import sam_local as sam_local_bench
 from benchmarks.trees import worktree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,8 +195,10 @@ def _fresh_process_seconds(code: str) -> float:
 def _handlers(root: Path) -> dict[str, Path]:
     """Each function's handler module in the tree at `root` (this checkout or an older commit's)."""
     loaded = template.load(root / "template.yaml")
-    return {name: root / res["Properties"]["CodeUri"] / (res["Properties"]["Handler"].rpartition(".")[0] + ".py")
-            for name, res in loaded["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    functions = {name: template.function_properties(loaded, res) for name, res in loaded["Resources"].items()
+                 if res["Type"] == "AWS::Serverless::Function"}
+    return {name: root / props["CodeUri"] / (props["Handler"].rpartition(".")[0] + ".py")
+            for name, props in functions.items()}
 
 
 def bench_imports(repeats: int, before: Path | None = None) -> dict[str, dict[str, list[float]]]:
@@ -367,12 +374,18 @@ def bench_cost(args: argparse.Namespace) -> dict[str, Any]:
                     keep_records=args.cost_keep_records)
 
 
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=None,
                         help="the report (default docs/benchmarks.md; with --only cost, only its cost section "
                              "is replaced, and only when --out is given)")
-    parser.add_argument("--only", choices=["cost"], default=None, help="run one section only")
+    parser.add_argument("--only", choices=["cost", "metadata", "sam-local"], default=None, help="run one section only")
+    parser.add_argument("--sam-requests", type=int, default=100,
+                        help="creates and retrieves through each of sam local start-api and the local stack")
     parser.add_argument("--json", type=Path, default=None, help="also write the cost figures as JSON here")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
@@ -408,12 +421,29 @@ def main() -> int:
             args.out.write_text(cost.replace_section(existing, section))
         print("\n".join(section))
         return 1 if report_cost.get("errors") else 0
+    if args.only == "metadata":
+        section = metadata.render(metadata.run(tuple(args.sizes)), f".venv/bin/python -m benchmarks {shown_args}")
+        if args.out:
+            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
+            args.out.write_text(metadata.replace_section(existing, section))
+        print("\n".join(section))
+        return 0
+    if args.only == "sam-local":
+        section = sam_local_bench.render(sam_local_bench.measure(running_stack, args.sam_requests, _log),
+                                         f".venv/bin/python -m benchmarks {shown_args}")
+        if args.out:
+            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
+            args.out.write_text(sam_local_bench.replace_section(existing, section))
+        print("\n".join(section))
+        return 0
     out = args.out or ROOT / "docs" / "benchmarks.md"
     stack = bench_stack(args.requests)
     stack["limit off"] = bench_without_limit(args.requests)
     webhook_results = bench_webhooks(args.webhook_writes)
     capacity_results = capacity.run(tuple(args.sizes))
     writes = capacity.write_cost()
+    metadata_report = metadata.run(tuple(args.sizes))
+    sam_local_report = sam_local_bench.measure(running_stack, args.sam_requests, _log)
     global BEFORE_LABEL  # noqa: PLW0603 — the report names the revision it compared with
     with worktree(args.imports_before) as before:
         BEFORE_LABEL = f"`{args.imports_before}`" if before else ""
@@ -427,6 +457,8 @@ def main() -> int:
         args.json.write_text(cost.to_json(report_cost) + "\n")
     report = render(stack, imports, capacity_results, command, webhook_results, writes,
                     cost_lines=cost.render(report_cost, command))
+    report = metadata.replace_section(report, metadata.render(metadata_report, command))
+    report = sam_local_bench.replace_section(report, sam_local_bench.render(sam_local_report, command))
     out.write_text(report)
     print(report)
     return 1 if report_cost.get("errors") else 0

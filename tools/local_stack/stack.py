@@ -193,10 +193,11 @@ class LocalStack:
             refs["RateLimitPerSecond"] = os.environ["RATE_LIMIT_PER_SECOND"]
         env = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-               "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "AWS_ENDPOINT_URL_SQS": sqs_url, "AWS_ENDPOINT_URL_KMS": sqs_url,
                **template.global_environment(refs),
                **{k: v for fn in functions.values() for k, v in template.resolve_environment(fn.environment,
                                                                                              refs).items()},
+               # After the template's: it declares these empty (for sam local's --env-vars).
+               "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "AWS_ENDPOINT_URL_SQS": sqs_url, "AWS_ENDPOINT_URL_KMS": sqs_url,
                # The local stack alone lets webhook endpoints be http://127.0.0.1 (local receivers).
                "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
                # Metrics reach CloudWatch through the logs; locally they would only be noise.

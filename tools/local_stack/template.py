@@ -131,7 +131,10 @@ def functions() -> dict[str, Function]:
             elif event["Type"] == "SQS":
                 queue = event["Properties"]
         environment = (res["Properties"].get("Environment") or {}).get("Variables") or {}  # its own; Globals apart
-        out[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"], int(props.get("Timeout", 3)),
+        timeout = props.get("Timeout", 3)
+        if isinstance(timeout, dict):  # a parameter (FunctionTimeout): its default, as deployed
+            timeout = parameter_defaults()[timeout["Ref"]]
+        out[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"], int(timeout),
                                    routes, stream, queue, dict(environment))
     return out
 
