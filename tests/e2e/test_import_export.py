@@ -326,3 +326,21 @@ def test_on_conflict_update_and_fail(stack, fresh_account, tmp_path, target):
                           text=True, timeout=120, check=True)
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [existing["id"]]
     assert json.loads(done.stderr.strip().splitlines()[-1])["exported"] == 1
+
+
+@pytest.mark.slow
+def test_a_bulk_import_is_found_by_search_filters_and_counts_as_api_creates_are(stack, fresh_account, tmp_path):
+    """The bulk path writes many customers a transaction, with one counter update for them all: what the
+    API reads back — search tokens, filter index entries, total_count — is what API creates give."""
+    account, key = fresh_account()
+    path = tmp_path / "cstar.jsonl"
+    records = list(samples.records("cstar", 130))
+    samples.write(path, "cstar", records, "lines")
+    summary, _ = _run(_command(stack, "local", account, key, "import", "--format", "cstar", str(path)), expect_code=0)
+    assert summary["created"] == 130
+    total = _get(stack, key, "/v1/customers", limit=1, **{"include[]": "total_count"})["total_count"]
+    plan = records[7]["tags"][0]
+    tagged = _get(stack, key, "/v1/customers", limit=1, tag=plan, **{"include[]": "total_count"})["total_count"]
+    assert (total, tagged) == (130, sum(1 for r in records if r["tags"] == [plan]))
+    found = _get(stack, key, "/v1/customers/search", query=f"email:'{records[7]['email']}'")["data"]
+    assert [c["external_id"] for c in found] == [records[7]["id"]]

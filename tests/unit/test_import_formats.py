@@ -84,6 +84,54 @@ def test_a_broken_file_stops_with_its_line(tmp_path: Path, text: str) -> None:
         _read(path)
 
 
+def test_a_value_over_the_limit_stops_the_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reading, "CHUNK", 100)
+    monkeypatch.setattr(reading, "MAX_VALUE", 1000)
+    path = tmp_path / "big-record.json"
+    path.write_text('[\n{"id": "a"},\n{"id": "b", "notes": "' + "x" * 2000 + '"}\n]')
+    with pytest.raises(FileError, match="line 3: a JSON value larger than"):
+        _read(path)
+    lines = tmp_path / "big-line.jsonl"
+    lines.write_text('{"id": "a"}\n{"id": "b", "notes": "' + "x" * 2000 + '"}\n')
+    with pytest.raises(FileError, match="line 2: a line longer than"):
+        _read(lines)
+    never_ends = tmp_path / "never-ends.json"
+    never_ends.write_text('[{"id": "a"}, {"id": "b", "notes": "' + "x" * 5000)
+    with pytest.raises(FileError, match="larger than"):  # not read whole to find out
+        _read(never_ends)
+
+
+def test_a_whole_page_on_one_line_is_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page longer than any one value may be, on one line (`curl … > page.json`), is read record by
+    record like a pretty-printed one."""
+    monkeypatch.setattr(reading, "CHUNK", 64)
+    monkeypatch.setattr(reading, "MAX_VALUE", 1000)
+    items = [{"id": f"cus_{i}", "email": f"e{i}@example.com"} for i in range(100)]
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"object": "list", "data": items, "has_more": False}))
+    assert _read(path) == [(1, item) for item in items]
+
+
+def test_reading_holds_a_window_of_the_file_not_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    monkeypatch.setattr(reading, "CHUNK", 64 << 10)
+    items = [{"id": f"cus_{i:08d}", "email": f"someone.{i}@example.com", "name": "Grace Hopper",
+              "metadata": {"plan": "pro", "n": str(i)}} for i in range(40_000)]
+    page, lines = tmp_path / "page.json", tmp_path / "lines.jsonl"
+    page.write_text('{"object": "list", "data": [\n' + ",\n".join(json.dumps(i) for i in items) + "\n]}\n")
+    lines.write_text("".join(json.dumps(i) + "\n" for i in items))
+    del items
+    for path in (page, lines):
+        assert path.stat().st_size > 4_000_000
+        tracemalloc.start()
+        count = sum(1 for _ in read_records(path))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert count == 40_000
+        assert peak < 1_000_000, (path.name, peak)  # a window of 64 KiB (as text), not 4 MB
+
+
 def test_an_empty_file_has_no_records(tmp_path: Path) -> None:
     path = tmp_path / "empty.json"
     path.write_text("\n  \n")
@@ -203,6 +251,7 @@ def test_repeats_within_the_file_fail_all_but_the_first(tmp_path: Path) -> None:
                    (5, "email_invalid"), (6, None)]
     again = [(i.line, getattr(i, "code", None)) for i in scan.records(first_pass=False)]
     assert again == got  # the second pass takes the first's verdicts
+    assert sorted(scan.repeats) == [1, 2, 3]  # … which it keeps for the repeats alone (by record number)
 
 
 # --- writing through the logic layer (moto) ------------------------------------------------------------------
@@ -354,6 +403,35 @@ def test_resume_skips_what_the_checkpoint_says_is_done(table: Table, account: di
         _import(target, path, "cstar", resume=True)
 
 
+def test_the_dry_run_reports_in_file_order_across_its_chunks(table: Table, account: dict, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from customers_core.logic import customers
+    from customers_core.models.customer import CustomerParams
+
+    monkeypatch.setattr(importing, "BATCH", 2)  # holders asked 2 records at a time
+    target = _target(table, account)
+    customers.create_customer(table, target.who, CustomerParams(email="held@example.com"), {})
+    rows = [{"id": "pc_1", "email": "held@example.com"}, {"id": "pc_2", "email": "bad"},
+            {"id": "pc_3", "email": "ok3@example.com"}, {"id": "pc_4", "email": "HELD@example.com"},
+            {"id": "pc_5", "email": "bad"}, {"id": "pc_6", "email": "ok6@example.com"}]
+    path = _write_lines(tmp_path / "d.jsonl", rows)
+    summary, text = _import(target, path, "billstack", dry_run=True, on_conflict="fail")
+    assert summary.counts == {"created": 2, "updated": 0, "skipped": 0, "failed": 4}
+    reported = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("  line ")]
+    assert reported == ["line 1", "line 2", "line 4", "line 5"]
+    assert "duplicate_email" in text and "email_taken" in text and "email_invalid" in text
+
+
+def test_a_resume_ignores_checkpoint_lines_it_cannot_read(table: Table, account: dict, tmp_path: Path) -> None:
+    target = _target(table, account)
+    path = _write_lines(tmp_path / "k.jsonl", [{"id": "pc_k1", "email": "k1@example.com"}])
+    checkpoint = path.with_name(path.name + ".checkpoint")
+    checkpoint.write_text(json.dumps({"checkpoint": 1, "format": "billstack"}) + "\n"
+                          + '{"k": "not hex", "r": "created"}\n[1, 2]\n{"r": "created"}\n{"k": "ab')
+    resumed, _ = _import(target, path, "billstack", resume=True)
+    assert resumed.counts == {"created": 1, "updated": 0, "skipped": 0, "failed": 0} and resumed.from_checkpoint == 0
+
+
 def test_a_replayed_create_completes_its_wallets(table: Table, account: dict, tmp_path: Path) -> None:
     """A run that died after creating a customer but before adding its wallet: the re-run's create
     replays (same idempotency key), and the wallet is added then."""
@@ -462,6 +540,21 @@ def test_http_conflicts_replays_and_refused_items(tmp_path: Path) -> None:
     assert summary.counts == {"created": 0, "updated": 0, "skipped": 2, "failed": 1}
     failure = json.loads(path.with_name(path.name + ".failures.jsonl").read_text())
     assert (failure["line"], failure["param"]) == (3, "[2].email")
+
+
+@responses.activate
+def test_http_dry_run_indexes_the_account_by_value_and_reads_only_the_holders(tmp_path: Path) -> None:
+    holder = _customer(7, email="held@example.com", external_id="crm-7")
+    others = [_customer(n, email=f"o{n}@example.com", external_id=None) for n in range(10, 13)]
+    responses.add(responses.GET, f"{API}/v1/customers", json={"object": "list", "data": [holder, *others],
+                                                               "has_more": False})
+    fetched = responses.add(responses.GET, f"{API}/v1/customers/{holder['id']}", json=holder)
+    rows = [{"id": "pc_1", "email": "HELD@example.com"}, {"id": "pc_2", "email": "new@example.com"}]
+    summary, text = _import(HttpTarget(API, "sk_test_x"), _write_lines(tmp_path / "h.jsonl", rows), "billstack",
+                            dry_run=True, on_conflict="fail")
+    assert summary.counts == {"created": 1, "updated": 0, "skipped": 0, "failed": 1}
+    assert f"email_taken: email 'HELD@example.com' belongs to {holder['id']}" in text
+    assert fetched.call_count == 1  # the one customer holding a record's value, not the account
 
 
 # --- progress ------------------------------------------------------------------------------------------------

@@ -10,10 +10,16 @@ by running the command a user runs (`customers-admin --local …` — the bulk p
 the stream to have made every `customer.created` event. Prints one JSON line per run and a Markdown
 table; the stack is stopped at the end.
 
+Where the time goes: the CPU seconds of the import's process, of DynamoDB Local's JVM and of the
+stack's own process (its HTTP API, and the stream poller that makes the events), during the import
+and until the last event; and the DynamoDB calls the import made, by operation, per record (the
+command runs in a process of this module that counts botocore's calls, then runs `customers-admin`'s
+own `main` with the user's arguments).
+
 `--engine` also measures what the stack's DynamoDB Local itself takes, whatever writes it: items per
 second written by single PutItems, BatchWriteItems of 25, and TransactWriteItems of 25 and 100 (4
-threads each, on the stack's table, in a partition of their own). `--target` with no value skips the
-imports.
+threads each, on the stack's table, in a partition of their own), with the JVM's CPU per item.
+`--target` with no value skips the imports.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -34,6 +41,70 @@ from customers_admin import samples
 
 SCRIPT = Path(sys.executable).parent / "customers-admin"
 ROOT = Path(__file__).resolve().parents[2]
+COUNTED = "--run-counting-calls"  # this module as customers-admin, counting DynamoDB calls into a file
+
+
+def _counting_cli(calls_file: Path, argv: list[str]) -> int:
+    """`customers-admin ARGV`, with every DynamoDB call counted (by operation: calls, and items for
+    the batch and transaction calls) into `calls_file` at the end."""
+    import atexit  # noqa: PLC0415
+    from collections import Counter  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+
+    from customers_admin import cli  # noqa: PLC0415
+
+    calls: Counter[str] = Counter()
+    items: Counter[str] = Counter()
+
+    def count(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        calls[operation] += 1
+        if operation == "TransactWriteItems":
+            items[operation] += len(params.get("TransactItems", []))
+        elif operation in ("BatchWriteItem", "BatchGetItem"):
+            items[operation] += sum(len(v if isinstance(v, list) else v.get("Keys", []))
+                                    for v in params.get("RequestItems", {}).values())
+        else:
+            items[operation] += 1
+
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb.*", count)
+    atexit.register(lambda: calls_file.write_text(json.dumps({op: [calls[op], items[op]] for op in sorted(calls)})))
+    return cli.main(argv)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(stack_pid: int) -> dict[str, int]:
+    """The local stack's processes: its own (HTTP API, stream poller), DynamoDB Local's JVM, moto."""
+    found = {"stack": stack_pid}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if parent == stack_pid:
+            found["dynamodb_local" if "DynamoDBLocal.jar" in command else "moto"] = int(entry.name)
+    return found
+
+
+def _cpu(processes: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in processes.items():
+        try:
+            out[name] = _cpu_seconds(pid)
+        except OSError:
+            out[name] = 0.0
+    return out
 
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -75,19 +146,25 @@ def _events(api: str, key: str) -> int:
 
 
 def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, count: int,
-            concurrency: int) -> dict[str, Any]:
+            concurrency: int, processes: dict[str, int]) -> dict[str, Any]:
     account = _admin(stack_file, "accounts", "create", "--name", f"bench {target}")["id"]
     key = _admin(stack_file, "keys", "create", "--account", account, "--mode", "test")["secret"]
     path = source.with_name(f"{source.stem}-{target}{source.suffix}")
     path.write_bytes(source.read_bytes())
     where = (["--api", stack["api_url"], "--key", key] if target == "api"
              else ["--local", "--stack-file", str(stack_file)])
-    command = [str(SCRIPT), *where, "import", "--format", "cstar", str(path), "--concurrency", str(concurrency),
-               "--no-progress", *(["--account", account] if target == "local" else [])]
+    arguments = [*where, "import", "--format", "cstar", str(path), "--concurrency", str(concurrency),
+                 "--no-progress", *(["--account", account] if target == "local" else [])]
+    calls_file = path.with_suffix(".calls.json")
+    command = [sys.executable, "-m", "customers_admin.bench_import", COUNTED, str(calls_file), *arguments]
     load_before = os.getloadavg()[0]
+    cpu_before = _cpu(processes)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_import = _cpu(processes)
     load_after = os.getloadavg()[0]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     total = _get(stack["api_url"], key, "/v1/customers", limit=1, **{"include[]": "total_count"})["total_count"]
@@ -96,17 +173,33 @@ def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, 
     while events < count and time.monotonic() < events_deadline:
         time.sleep(2)
         events = _events(stack["api_url"], key)
+    events_after = time.monotonic() - started
+    cpu_events = _cpu(processes)
+    calls = json.loads(calls_file.read_text()) if calls_file.exists() else {}
     shown = ["customers-admin", *where[:1], *(["URL", "--key", "KEY"] if target == "api" else []),
              "import", "--format", "cstar", path.name, "--concurrency", str(concurrency)]
+
+    def per_record(seconds_used: float) -> float:
+        return round(seconds_used / count * 1000, 2)
+
+    importer = sum(getattr(children_after, f) - getattr(children_before, f) for f in ("ru_utime", "ru_stime"))
     return {"target": target, "records": count, "created": summary["created"], "failed": summary["failed"],
             "seconds": round(seconds, 1), "records_per_second": round(count / seconds, 1),
-            "customers_in_account": total, "events_after_s": round(time.monotonic() - started, 1),
-            "events": events, "load_average": [round(load_before, 1), round(load_after, 1)],
+            "customers_in_account": total, "events_after_s": round(events_after, 1), "events": events,
+            "load_average": [round(load_before, 1), round(load_after, 1)],
+            # CPU milliseconds per record: during the import, and (the stack's) until the last event
+            "cpu_ms_per_record": {"import": per_record(importer),
+                                  **{name: per_record(cpu_import[name] - cpu_before[name]) for name in cpu_before}},
+            "cpu_ms_per_record_until_events": {name: per_record(cpu_events[name] - cpu_before[name])
+                                               for name in cpu_before},
+            "dynamodb_calls_per_record": {op: round(n / count, 3) for op, (n, _) in calls.items()},
+            "dynamodb_items_per_record": {op: round(n / count, 2) for op, (_, n) in calls.items()},
             "command": " ".join(shown), "exit": done.returncode}
 
 
-def engine_capacity(stack: dict[str, Any]) -> list[dict[str, Any]]:
-    """Items per second DynamoDB Local writes, by call shape (4 threads, ~400 items each)."""
+def engine_capacity(stack: dict[str, Any], jvm_pid: int) -> list[dict[str, Any]]:
+    """Items per second DynamoDB Local writes, by call shape (4 threads, ~2,000 items each), and the
+    JVM's CPU: per item, and how many cores it kept busy."""
     import uuid  # noqa: PLC0415
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
@@ -130,17 +223,24 @@ def engine_capacity(stack: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     out = []
     for label, size, call in shapes:
-        calls = max(8, 400 // size)
+        calls = max(8, 2000 // size)
+        jvm = _cpu({"jvm": jvm_pid})["jvm"]
         started = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda _, c=call, n=size: c(n), range(calls)))
         seconds = time.monotonic() - started
+        jvm = _cpu({"jvm": jvm_pid})["jvm"] - jvm
         out.append({"engine": label, "items_per_call": size, "items_per_second": round(calls * size / seconds),
-                    "ms_per_call": round(seconds / calls * 4 * 1000, 1), "load_average": round(os.getloadavg()[0], 1)})
+                    "ms_per_call": round(seconds / calls * 4 * 1000, 1),
+                    "jvm_cpu_us_per_item": round(jvm / (calls * size) * 1e6),
+                    "jvm_cores": round(jvm / seconds, 2), "load_average": round(os.getloadavg()[0], 1)})
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [COUNTED]:
+        return _counting_cli(Path(argv[1]), argv[2:])
     parser = argparse.ArgumentParser(prog="customers_admin.bench_import", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, required=True, help="the benchmark stack's data (made afresh)")
@@ -150,14 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     proc, stack = _start(args.data_dir)
     results = []
+    engine: list[dict[str, Any]] = []
     try:
+        processes = _processes(proc.pid)
         source = args.data_dir / f"cstar-{args.count}.json"
         samples.write(source, "cstar", samples.records("cstar", args.count), "page")
         for target in args.target:
-            result = run_one(stack, args.data_dir / "stack.json", source, target, args.count, args.concurrency)
+            result = run_one(stack, args.data_dir / "stack.json", source, target, args.count, args.concurrency,
+                             processes)
             print(json.dumps(result), flush=True)
             results.append(result)
-        engine = engine_capacity(stack) if args.engine else []
+        if args.engine:
+            engine = engine_capacity(stack, processes["dynamodb_local"])
         for row in engine:
             print(json.dumps(row), flush=True)
     finally:
@@ -166,18 +270,31 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    print("\n| target | records | seconds | records/s | customers after | events after (s) | load avg |\n"
-          "|---|---:|---:|---:|---:|---:|---|")
-    for r in results:
-        print(f"| {r['target']} | {r['records']} | {r['seconds']} | {r['records_per_second']} | "
-              f"{r['customers_in_account']} | {r['events_after_s']} | {r['load_average'][0]}–{r['load_average'][1]} |")
-    if engine:
-        print("\n| DynamoDB Local, 4 threads | items per call | items/s | ms per call | load avg |\n"
-              "|---|---:|---:|---:|---:|")
-        for row in engine:
-            print(f"| {row['engine']} | {row['items_per_call']} | {row['items_per_second']} | {row['ms_per_call']} | "
-                  f"{row['load_average']} |")
+    print(_tables(results, engine))
     return 0 if all(r["created"] == args.count and r["customers_in_account"] == args.count for r in results) else 1
+
+
+def _tables(results: list[dict[str, Any]], engine: list[dict[str, Any]]) -> str:
+    lines = ["", "| target | records | seconds | records/s | customers after | events after (s) | load avg |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {r['target']} | {r['records']} | {r['seconds']} | {r['records_per_second']} | "
+              f"{r['customers_in_account']} | {r['events_after_s']} | {r['load_average'][0]}–{r['load_average'][1]} |"
+              for r in results]
+    lines += ["", "| target | CPU ms per record: import | DynamoDB Local | stack (API, stream) | "
+              "until the last event: DynamoDB Local | stack | DynamoDB calls per record (items) |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        cpu, later = r["cpu_ms_per_record"], r["cpu_ms_per_record_until_events"]
+        calls = ", ".join(f"{op} {n} ({r['dynamodb_items_per_record'][op]})"
+                          for op, n in r["dynamodb_calls_per_record"].items())
+        lines.append(f"| {r['target']} | {cpu['import']} | {cpu.get('dynamodb_local', 0)} | {cpu['stack']} | "
+                     f"{later.get('dynamodb_local', 0)} | {later['stack']} | {calls} |")
+    if engine:
+        lines += ["", "| DynamoDB Local, 4 threads | items per call | items/s | ms per call | JVM CPU µs per item | "
+                  "JVM cores busy | load avg |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {e['engine']} | {e['items_per_call']} | {e['items_per_second']} | {e['ms_per_call']} | "
+                  f"{e['jvm_cpu_us_per_item']} | {e['jvm_cores']} | {e['load_average']} |" for e in engine]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

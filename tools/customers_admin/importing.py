@@ -29,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -116,15 +118,20 @@ def idempotency_key(format_name: str, key: str, body: dict[str, Any], wallets: l
 
 # --- pass 1: check ------------------------------------------------------------------------------------------
 class Scan:
-    """The file's records, mapped and checked; the first pass remembers which are bad (with why) so
-    the second can skip them without keeping the records."""
+    """The file's records, mapped and checked. Mapping and checking a record depend on nothing else,
+    so each pass does them again; what only the first pass can know — which records repeat an earlier
+    one's email, external_id, source id or wallet — it remembers, by record number, for the next.
+
+    Memory: the records are not kept. Finding repeats keeps one entry per distinct value seen (a
+    64-bit hash of the value and the line of its first record, about 100 bytes: some 300–400 bytes per
+    valid record, so 0.3–0.4 GB for a million records), and one per repeated record."""
 
     def __init__(self, path: Path, format_name: str) -> None:
         self.path = path
         self.format_name = format_name
         self.mapper = FORMATS[format_name]
         self.total = 0
-        self.rejected: dict[int, Outcome] = {}  # by n: a failure or a skip found by the check
+        self.repeats: dict[int, Problem] = {}  # by n: a record that repeats an earlier one, and which
         self._firsts: dict[int, int] = {}  # hash of (kind, value) → line of the first valid record with it
 
     def _outcome(self, n: int, line: int, raw: Any, problem: Problem, source_id: str | None = None) -> Outcome:
@@ -137,37 +144,33 @@ class Scan:
         for n, source in enumerate(read_records(self.path)):
             if first_pass:
                 self.total = n + 1
-            elif n in self.rejected:
-                yield self.rejected[n]
-                continue
             raw = source.record
             if isinstance(raw, Malformed):
-                yield self._reject(n, self._outcome(n, source.line, None, Problem("json_invalid", raw.reason)))
+                yield self._outcome(n, source.line, None, Problem("json_invalid", raw.reason))
                 continue
             mapped = self.mapper(raw)
             if mapped.skip and mapped.source_id:
-                yield self._reject(n, Outcome(n, source.line, "skipped", mapped.source_id,
-                                              record_key(self.format_name, mapped.source_id), code="source_deleted",
-                                              message=mapped.skip, raw=raw))
+                yield Outcome(n, source.line, "skipped", mapped.source_id,
+                              record_key(self.format_name, mapped.source_id), code="source_deleted",
+                              message=mapped.skip, raw=raw)
                 continue
             checked = check(mapped)
             if isinstance(checked, Problem):
-                yield self._reject(n, self._outcome(n, source.line, raw, checked, mapped.source_id))
+                yield self._outcome(n, source.line, raw, checked, mapped.source_id)
                 continue
             assert mapped.source_id is not None  # a record without one has a problem
             if first_pass:
-                repeat = self._repeat(source.line, mapped.source_id, checked)
-                if repeat:
-                    yield self._reject(n, self._outcome(n, source.line, raw, repeat, mapped.source_id))
-                    continue
+                found = self._repeat(source.line, mapped.source_id, checked)
+                if found:
+                    self.repeats[n] = found
+            repeat = self.repeats.get(n)
+            if repeat:
+                yield self._outcome(n, source.line, raw, repeat, mapped.source_id)
+                continue
             key = record_key(self.format_name, mapped.source_id)
             yield Prepared(n, source.line, mapped.source_id, key,
                            idempotency_key(self.format_name, key, checked.params, checked.wallets),
                            checked.params, checked.wallets, raw)
-
-    def _reject(self, n: int, outcome: Outcome) -> Outcome:
-        self.rejected[n] = outcome
-        return outcome
 
     def _repeat(self, line: int, source_id: str, checked: Checked) -> Problem | None:
         """A value an earlier valid record of the file already has; else reserves this record's."""
@@ -374,9 +377,12 @@ def dry_outcome(record: Prepared, holders: Holders, on_conflict: str) -> Outcome
 
 # --- the checkpoint -----------------------------------------------------------------------------------------
 class Checkpoint:
+    """The records done, by record key. On `--resume` the keys read back are held as 128-bit numbers
+    (the key is a hash: about 60 bytes a record, 60 MB for a million)."""
+
     def __init__(self, path: Path, header: dict[str, Any], *, resume: bool) -> None:
         self.path = path
-        self.done: set[str] = set()
+        self._done: set[int] = set()
         if resume and path.exists() and path.stat().st_size > 0:
             with path.open(encoding="utf-8") as handle:
                 first = handle.readline()
@@ -388,12 +394,12 @@ class Checkpoint:
                     raise CheckpointMismatch(f"{path} is the checkpoint of a {found.get('format')!r} import, not "
                                              f"{header['format']!r}: use another --checkpoint")
                 for text in handle:
-                    try:
+                    try:  # the last line of a killed run may be cut short
                         entry = json.loads(text)
-                    except json.JSONDecodeError:  # the last line of a killed run may be cut short
+                        if entry.get("r") in ("created", "updated", "skipped"):
+                            self._done.add(int(str(entry["k"]), 16))
+                    except (json.JSONDecodeError, ValueError, AttributeError, KeyError):
                         continue
-                    if entry.get("r") in ("created", "updated", "skipped"):
-                        self.done.add(str(entry["k"]))
             self._handle: IO[str] = path.open("a", encoding="utf-8")
             if not first.endswith("\n") and first:
                 self._handle.write("\n")
@@ -402,6 +408,9 @@ class Checkpoint:
             self._handle = path.open("w", encoding="utf-8")
             self._handle.write(json.dumps({"checkpoint": CHECKPOINT_VERSION, **header}) + "\n")
             self._sync()
+
+    def has(self, key: str) -> bool:
+        return int(key, 16) in self._done
 
     def mark(self, outcomes: list[Outcome]) -> None:
         lines = [json.dumps({"k": o.key, "r": o.result, "id": o.customer_id}) + "\n"
@@ -484,7 +493,7 @@ def run(target: Target, options: Options, out: IO[str] | None = None) -> Summary
             for item in scan.records(first_pass=False):
                 if isinstance(item, Outcome):
                     record([item])
-                elif item.key in checkpoint.done:
+                elif checkpoint.has(item.key):
                     summary.from_checkpoint += 1
                     record([Outcome(item.n, item.line, "skipped", item.source_id, None,
                                     code="checkpoint", message="done by an earlier run (checkpoint)")])
@@ -513,43 +522,44 @@ def run(target: Target, options: Options, out: IO[str] | None = None) -> Summary
 
 
 def _dry_run(target: Target, scan: Scan, options: Options, summary: Summary, out: IO[str]) -> None:
-    outcomes: list[Outcome] = []
-    chunk: list[Prepared] = []
+    """Check every record and ask the target who holds their values, 100 records at a time, in file
+    order; the report's lines wait in temporary files (memory does not grow with the file), and are
+    printed after the counts."""
+    chunk: list[Prepared | Outcome] = []
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as failed, \
+            tempfile.TemporaryFile("w+", encoding="utf-8") as noted:
 
-    def settle_chunk() -> None:
-        holders = target.holders([(r.body, r.wallets) for r in chunk])
-        outcomes.extend(dry_outcome(r, h, options.on_conflict) for r, h in zip(chunk, holders, strict=True))
-        chunk.clear()
+        def settle_chunk() -> None:
+            prepared = [r for r in chunk if isinstance(r, Prepared)]
+            holders = iter(target.holders([(r.body, r.wallets) for r in prepared]) if prepared else [])
+            for item in chunk:
+                outcome = dry_outcome(item, next(holders), options.on_conflict) if isinstance(item, Prepared) else item
+                summary.add(outcome)
+                where = f"{f' [source id {outcome.source_id}]' if outcome.source_id else ''}\n"
+                if outcome.result == "failed":
+                    failed.write(f"  line {outcome.line}: {outcome.code}: {outcome.message}{where}")
+                elif outcome.result in ("skipped", "updated"):
+                    noted.write(f"  line {outcome.line}: {outcome.result}: {outcome.code}: {outcome.message}{where}")
+            chunk.clear()
 
-    with Meter("checking", None, enabled=options.progress) as meter:
-        for item in scan.records(first_pass=True):
-            meter.advance()
-            if isinstance(item, Outcome):
-                outcomes.append(item)
-                continue
-            chunk.append(item)
-            if len(chunk) == BATCH:
+        with Meter("checking", None, enabled=options.progress) as meter:
+            for item in scan.records(first_pass=True):
+                meter.advance()
+                chunk.append(item)
+                if len(chunk) == BATCH:
+                    settle_chunk()
+            if chunk:
                 settle_chunk()
-        if chunk:
-            settle_chunk()
-    summary.total = scan.total
-    for outcome in outcomes:
-        summary.add(outcome)
-    counts = summary.counts
-    print(f"dry run of {options.path} ({options.format_name}, {scan.total} records) into {target.label}, "
-          f"--on-conflict {options.on_conflict}: would create {counts['created']}, update {counts['updated']}, "
-          f"skip {counts['skipped']}, fail {counts['failed']}", file=out)
-    failed = sorted((o for o in outcomes if o.result == "failed"), key=lambda o: o.n)
-    if failed:
-        print(f"would fail ({len(failed)}):", file=out)
-        for outcome in failed:
-            print(f"  line {outcome.line}: {outcome.code}: {outcome.message}"
-                  f"{f' [source id {outcome.source_id}]' if outcome.source_id else ''}", file=out)
-    noted = sorted((o for o in outcomes if o.result in ("skipped", "updated")), key=lambda o: o.n)
-    if noted:
-        print(f"would skip or update ({len(noted)}):", file=out)
-        for outcome in noted:
-            print(f"  line {outcome.line}: {outcome.result}: {outcome.code}: {outcome.message}"
-                  f"{f' [source id {outcome.source_id}]' if outcome.source_id else ''}", file=out)
+        summary.total = scan.total
+        counts = summary.counts
+        print(f"dry run of {options.path} ({options.format_name}, {scan.total} records) into {target.label}, "
+              f"--on-conflict {options.on_conflict}: would create {counts['created']}, update {counts['updated']}, "
+              f"skip {counts['skipped']}, fail {counts['failed']}", file=out)
+        for title, spool, count in (("would fail", failed, counts["failed"]),
+                                    ("would skip or update", noted, counts["skipped"] + counts["updated"])):
+            if count:
+                print(f"{title} ({count}):", file=out)
+                spool.seek(0)
+                shutil.copyfileobj(spool, out)
     print(summary.line(), file=out)
     out.flush()

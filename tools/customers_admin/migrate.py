@@ -84,7 +84,8 @@ def target_for(args: argparse.Namespace, table_factory: Callable[[argparse.Names
     if accounts.get_account(table, account) is None:
         raise UsageError(f"no such account: {account}")
     where = "the local stack" if args.local else f"table {table.name}"
-    return TableTarget(table, account, args.mode == "live", f"{where} ({account}, {args.mode})")
+    return TableTarget(table, account, args.mode == "live", f"{where} ({account}, {args.mode})",
+                       dynamodb_local=bool(args.local))
 
 
 def main(args: argparse.Namespace, table_factory: Callable[[argparse.Namespace], Any]) -> int:

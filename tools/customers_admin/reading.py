@@ -8,7 +8,8 @@ A file is one of:
 - JSON lines: one record per line (a line may also be a whole page, so concatenated pages work).
 
 Arrays and pages are read incrementally (a window of the file, not the whole of it), JSON lines line
-by line, so memory does not grow with the file. A JSON-lines line that is not JSON is yielded as a
+by line, so memory does not grow with the file: it is bounded by the largest record (or line), and a
+value over MAX_VALUE (64 MiB) stops the read. A JSON-lines line that is not JSON is yielded as a
 `Malformed` record (the import reports it and goes on); a broken array or page stops the read.
 """
 
@@ -23,6 +24,8 @@ from typing import IO, Any
 LIST_KEYS = ("data", "customers")  # where a page keeps its records
 SINGLE_KEYS = ("data", "customer")  # where a single-object response keeps its record
 CHUNK = 1 << 20
+# One JSON value (a record, or a page's head) is decoded whole: memory is bounded by the largest one.
+MAX_VALUE = 64 << 20
 _WHITESPACE = " \t\r\n"
 
 
@@ -52,7 +55,7 @@ class _Window:
         self.buf = ""
         self.pos = 0
         self.eof = False
-        self._line_at = 1  # the line number of buf[0]
+        self._counted = (0, 1)  # a position in buf, and its line number: lines are counted onwards from it
         self._fill()
         if self.buf.startswith("\ufeff"):
             self.pos = 1
@@ -64,14 +67,22 @@ class _Window:
         if not chunk:
             self.eof = True
             return False
+        if len(self.buf) - self.pos + len(chunk) > MAX_VALUE:
+            raise FileError(f"line {self.line()}: a JSON value larger than {MAX_VALUE >> 20} MiB, or one that "
+                            f"never ends")
         # Drop what has been consumed, counting its lines.
-        self._line_at += self.buf.count("\n", 0, self.pos)
+        self._counted = (0, self.line())
         self.buf = self.buf[self.pos:] + chunk
         self.pos = 0
         return True
 
     def line(self) -> int:
-        return self._line_at + self.buf.count("\n", 0, self.pos)
+        """The line number of `pos` (counted from the last position asked about, not from the start)."""
+        at, line = self._counted
+        if self.pos != at:
+            line += self.buf.count("\n", at, self.pos) if self.pos > at else -self.buf.count("\n", self.pos, at)
+            self._counted = (self.pos, line)
+        return line
 
     def skip_space(self) -> str:
         """The next non-whitespace character (consumed up to it, not past it), '' at the end."""
@@ -199,10 +210,14 @@ def read_records(path: Path) -> Iterator[SourceRecord]:
 
 
 def _first_line_is_json(window: _Window) -> bool:
-    """JSON lines when the first non-empty line is a whole JSON value by itself."""
-    while "\n" not in window.buf[window.pos:] and window._fill():
-        pass
+    """JSON lines when the first non-empty line is a whole JSON value by itself. A first line longer
+    than any value may be (a whole page on one line, with nothing after it) is read as a document."""
+    while window.buf.find("\n", window.pos) < 0:
+        if len(window.buf) - window.pos + CHUNK > MAX_VALUE or not window._fill():
+            break
     end = window.buf.find("\n", window.pos)
+    if end < 0 and not window.eof:
+        return False
     first = window.buf[window.pos:end if end >= 0 else len(window.buf)]
     try:
         json.loads(first)
@@ -223,6 +238,8 @@ def _lines(window: _Window) -> Iterator[SourceRecord]:
         chunk = window.handle.read(CHUNK)
         if not chunk:
             break
+        if len(pending) + len(chunk) > MAX_VALUE:
+            raise FileError(f"line {number}: a line longer than {MAX_VALUE >> 20} MiB")
         pending += chunk
     yield from _line(pending, number)
 

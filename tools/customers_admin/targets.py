@@ -4,14 +4,18 @@ through the service's own logic layer, or the HTTP API.
 Both answer in the API's terms (status, body, replayed), so the import decides the same way whatever
 the target (customers_admin.importing).
 
-**The bulk path** (`TableTarget`): each write is the service's own operation —
-`customers_core.logic.customers.create_customer` / `update_customer`, `logic.wallets.add_wallet` /
-`update_wallet` — run under `customers_core.idempotency.guarded` with the record's idempotency key, as
-the API's handler runs them. So the customer item, its uniqueness markers, index entries, counter
-shard, search tokens and idempotency record are written exactly as for an API request (one
-transaction, the tokens beside it), and the table's stream turns each write into its event as for any
-other write. What it skips is the HTTP edge: authentication (the caller is the operator, with AWS
-credentials for the table) and the per-account rate limit.
+**The bulk path** (`TableTarget`): the items of each create are exactly those of `POST /v1/customers`
+with the record's idempotency key — the customer item, its uniqueness markers, index entries, counts,
+search tokens and its idempotency record — built by the service's own code, and sent many records at
+a time: their transactions joined into a few of up to 100 operations, with one counter update each
+(customers_admin.bulk). A record that cannot go with the others — its email or external_id taken —
+is created alone by `customers_core.logic.customers.create_customer` under
+`customers_core.idempotency.guarded`, as the API's handler runs it; one whose key was used before gets
+the first answer, replayed. Updates and wallets are the service's own operations too
+(`update_customer`, `logic.wallets.add_wallet` / `update_wallet`, under the guard), one record at a
+time. The table's stream turns each write into its event as for any other write. What it skips is the
+HTTP edge: authentication (the caller is the operator, with AWS credentials for the table) and the
+per-account rate limit.
 
 **HTTP** (`HttpTarget`): the array create, 100 customers a request, with an `Idempotency-Key` derived
 from the records; 429 waits for `Retry-After`, 5xx and network errors are retried with the same key.
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from customers_admin import bulk
 from customers_admin.validation import WalletKey, wallet_key
 
 PAGE = 100
@@ -105,45 +110,48 @@ class Target(ABC):
 
     def holders(self, records: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> list[Holders]:
         """For each (create body, wallets): the existing customers holding its email, external_id,
-        wallets. This default reads every customer once (paging) and answers from that index."""
+        wallets. This default lists every customer once and keeps an index of their unique values
+        (value → id, about 150 bytes a value: not the customers), then reads the customers that hold
+        a record's values."""
         index = self._index()
-        out = []
+        wanted: list[tuple[str | None, str | None, dict[WalletKey, str]]] = []
         for body, wallets in records:
-            found = Holders()
-            if body.get("external_id"):
-                found.external_id = index["external_id"].get(str(body["external_id"]))
-            if body.get("email"):
-                found.email = index["email"].get(str(body["email"]).lower())
-            for wallet in wallets:
-                holder = index["wallet"].get(wallet_key(wallet))
-                if holder:
-                    found.wallets[wallet_key(wallet)] = holder["id"]
-            out.append(found)
-        return out
+            by_external = index.get(("external_id", str(body["external_id"]))) if body.get("external_id") else None
+            by_email = index.get(("email", str(body["email"]).lower())) if body.get("email") else None
+            held = {wallet_key(w): index[("wallet", wallet_key(w))] for w in wallets
+                    if ("wallet", wallet_key(w)) in index}
+            wanted.append((by_external, by_email, held))
+        customers = {cid: self.retrieve(cid) for cid in sorted({c for e, m, _ in wanted for c in (e, m) if c})}
+        return [Holders(customers.get(e) if e else None, customers.get(m) if m else None, held)
+                for e, m, held in wanted]
 
-    _built: dict[str, dict[Any, dict[str, Any]]] | None = None
+    _built: dict[tuple[str, Any], str] | None = None
 
-    def _index(self) -> dict[str, dict[Any, dict[str, Any]]]:
+    def _index(self) -> dict[tuple[str, Any], str]:
         if self._built is None:
-            index: dict[str, dict[Any, dict[str, Any]]] = {"external_id": {}, "email": {}, "wallet": {}}
+            index: dict[tuple[str, Any], str] = {}
             for page in self.pages():
                 for customer in page:
                     if customer.get("external_id"):
-                        index["external_id"][customer["external_id"]] = customer
+                        index[("external_id", customer["external_id"])] = customer["id"]
                     if customer.get("email"):
-                        index["email"][str(customer["email"]).lower()] = customer
+                        index[("email", str(customer["email"]).lower())] = customer["id"]
                     for wallet in customer.get("wallets") or []:
-                        index["wallet"][wallet_key(wallet)] = customer
+                        index[("wallet", wallet_key(wallet))] = customer["id"]
             self._built = index
         return self._built
 
 
 # --- the bulk path: the table, through the logic layer ------------------------------------------------
 class TableTarget(Target):
-    def __init__(self, table: Any, account_id: str, livemode: bool, label: str) -> None:
+    def __init__(self, table: Any, account_id: str, livemode: bool, label: str, *,
+                 dynamodb_local: bool = False) -> None:
         from customers_core.auth import SCOPES, Principal  # noqa: PLC0415 — the layer loads with the command
 
         self.table = table
+        # DynamoDB Local commits (and on disk syncs) each item of a BatchWriteItem on its own, and a
+        # transaction's items together: there the items beside a create ride in its transaction.
+        self.beside_in_transaction = dynamodb_local
         self.who = Principal(account_id=account_id, livemode=livemode, scopes=frozenset(SCOPES),
                              key_id="customers-admin")
         self.label = label
@@ -158,8 +166,7 @@ class TableTarget(Target):
 
         def attempt() -> Answer:
             request_id = ids.new_id(ids.REQUEST)
-            event = {"requestContext": {"http": {"method": method}}, "rawPath": path, "isBase64Encoded": False,
-                     "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+            event = bulk.request_event(method, path, body)
 
             def call() -> dict[str, Any]:
                 try:
@@ -179,14 +186,41 @@ class TableTarget(Target):
         return _with_retries(attempt)
 
     def create_many(self, bodies: list[dict[str, Any]], keys: list[str]) -> list[Answer]:
+        """The batch written together (customers_admin.bulk); a record that cannot be (its email taken,
+        its key used before …) is written alone, as the API writes it, for the API's answer."""
+        written = bulk.write(self.table, self.who, bodies, keys, _with_retries,
+                             beside_in_transaction=self.beside_in_transaction)
+        replayed = set(written.replayed)
+        return [Answer(200, written.created[i]) if i in written.created
+                else self.replay(body, key) if i in replayed else self.create_one(body, key)
+                for i, (body, key) in enumerate(zip(bodies, keys, strict=True))]
+
+    def replay(self, body: dict[str, Any], key: str) -> Answer:
+        """A create whose idempotency key is used: the API's answer to it, the first answer replayed
+        (or its refusal of a key used with other parameters), as the guard gives it when a write
+        finds the key taken."""
+        from customers_core.dal.table import ReceiptTaken  # noqa: PLC0415
+
+        def taken(_: dict[str, str | None]) -> dict[str, Any]:
+            raise ReceiptTaken
+
+        return self._guarded(key, "POST", "/v1/customers", body, taken)
+
+    def create_one(self, body: dict[str, Any], key: str) -> Answer:
+        """One create exactly as `POST /v1/customers` runs it: `logic.customers.create_customer` under
+        the idempotency key."""
+        from customers_core.http import validation_error  # noqa: PLC0415
         from customers_core.logic import customers  # noqa: PLC0415
         from customers_core.models.customer import CustomerParams  # noqa: PLC0415
+        from pydantic import ValidationError  # noqa: PLC0415
 
-        def create(params: CustomerParams) -> Callable[[dict[str, str | None]], dict[str, Any]]:
-            return lambda request: customers.create_customer(self.table, self.who, params, request)
-
-        return [self._guarded(key, "POST", "/v1/customers", body, create(CustomerParams.model_validate(body)))
-                for body, key in zip(bodies, keys, strict=True)]
+        try:
+            params = CustomerParams.model_validate(body)
+        except ValidationError as exc:  # what the API answers (the check before should have said it)
+            error = validation_error(exc)
+            return Answer(error.status, error.body())
+        return self._guarded(key, "POST", "/v1/customers", body,
+                             lambda request: customers.create_customer(self.table, self.who, params, request))
 
     def retrieve(self, customer_id: str) -> dict[str, Any] | None:
         from customers_core.errors import ResourceMissing  # noqa: PLC0415
