@@ -92,6 +92,11 @@ def _fingerprint(event: dict[str, Any], params: Any = None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def key_hash(key: str) -> str:
+    """How an Idempotency-Key names its record (the key itself is never stored)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def check_key(key: str) -> None:
     if not key or len(key) > KEY_MAX:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {KEY_MAX} characters.", param="Idempotency-Key",
@@ -205,7 +210,7 @@ def guarded(table: Table, who: Principal, key: str, event: dict[str, Any], reque
     """Run the request once per key; replay or refuse the others. `hold`: take the key first (for a
     route whose work is not one transaction). `params`: the body, if the caller decoded it already."""
     check_key(key)
-    intent = _Intent(table, keys.idempotency_record(who.tenant, hashlib.sha256(key.encode()).hexdigest()),
+    intent = _Intent(table, keys.idempotency_record(who.tenant, key_hash(key)),
                      f"{event['requestContext']['http']['method']} {event.get('rawPath', '')}",
                      _fingerprint(event, params), request_id, int(time.time()))
     try:

@@ -22,7 +22,6 @@ too. Nothing of this is undone by a later request: a redacted customer cannot be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -38,24 +37,20 @@ from customers_core.dal import events as events_dal
 from customers_core.dal.table import Item, Table, deserialize
 from customers_core.errors import InternalError, ResourceMissing
 from customers_core.http import compact_json
+from customers_core.idempotency import RETENTION_SECONDS, key_hash
 from customers_core.logic.deliveries import delivery_object
 from customers_core.logic.events import event_object
 from customers_core.models.customer import customer_object
 
 EXPORT_MAX_EVENTS = 1000  # the newest this many (30 days of a customer's changes, in practice all)
 REDACT_ATTEMPTS = 25  # optimistic retries when a change of the customer lands between read and write
-ANSWER_REFERENCE_SECONDS = 25 * 3600  # a stored answer lives 24 h from its first use
+ANSWER_REFERENCE_SECONDS = RETENTION_SECONDS + 3600  # outlives the stored answer it names
 # What a stand-in may hold: an object that has only these keys holds no personal data.
 _STAND_IN_KEYS = frozenset({"id", "object", "redacted", "version", "deleted", "customer"})
 
 
 def _missing(raw_id: str) -> ResourceMissing:
     return ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
-
-
-def key_hash(idempotency_key: str) -> str:
-    """How an Idempotency-Key names its record (customers_core.idempotency)."""
-    return hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
 def redacted_object(item: Item) -> dict[str, Any]:
