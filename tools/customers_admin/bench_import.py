@@ -77,8 +77,30 @@ def _counting_cli(calls_file: Path, argv: list[str]) -> int:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def _cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _threads(pid: int) -> dict[str, tuple[str, float]]:
+    """Each thread of a process: its name (cut to 15 bytes by Linux) and CPU seconds (/proc)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[task.name] = ((task / "comm").read_text().strip(), _cpu_seconds_of(task / "stat"))
+        except OSError:
+            continue
+    return out
+
+
+def _busiest(before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]) -> tuple[str, float]:
+    """The thread that used the most CPU between two readings: its name and CPU seconds. DynamoDB
+    Local runs every SQLite job on one thread, which bounds what it writes."""
+    used = {tid: (name, cpu - before.get(tid, (name, 0.0))[1]) for tid, (name, cpu) in after.items()}
+    return max(used.values(), key=lambda thread: thread[1], default=("", 0.0))
 
 
 def _processes(stack_pid: int) -> dict[str, int]:
@@ -159,12 +181,14 @@ def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, 
     command = [sys.executable, "-m", "customers_admin.bench_import", COUNTED, str(calls_file), *arguments]
     load_before = os.getloadavg()[0]
     cpu_before = _cpu(processes)
+    threads_before = _threads(processes["dynamodb_local"])
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_import = _cpu(processes)
+    busiest = _busiest(threads_before, _threads(processes["dynamodb_local"]))
     load_after = os.getloadavg()[0]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     total = _get(stack["api_url"], key, "/v1/customers", limit=1, **{"include[]": "total_count"})["total_count"]
@@ -192,6 +216,10 @@ def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, 
                                   **{name: per_record(cpu_import[name] - cpu_before[name]) for name in cpu_before}},
             "cpu_ms_per_record_until_events": {name: per_record(cpu_events[name] - cpu_before[name])
                                                for name in cpu_before},
+            # DynamoDB Local's busiest thread (its SQLite queue) during the import: CPU per record and
+            # the share of the import's wall time it was busy (near 1: it is the bound)
+            "jvm_busiest_thread": {"name": busiest[0], "cpu_ms_per_record": per_record(busiest[1]),
+                                   "busy": round(busiest[1] / seconds, 2)},
             "dynamodb_calls_per_record": {op: round(n / count, 3) for op, (n, _) in calls.items()},
             "dynamodb_items_per_record": {op: round(n / count, 2) for op, (_, n) in calls.items()},
             "command": " ".join(shown), "exit": done.returncode}
