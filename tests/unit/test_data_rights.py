@@ -271,6 +271,51 @@ def test_redact_of_a_deleted_customer_still_erases_its_events(world, table):
     assert not leaks(events)
 
 
+def _tokens_holding(table: Any, word: str) -> list[str]:
+    """The keys of every item whose keys or values hold `word` (a Scan: tests only)."""
+    return [f"{item['pk']['S']} | {item['sk']['S']}" for page in table.client.get_paginator("scan").paginate(
+        TableName=table.name) for item in page["Items"] if word in "\n".join(_texts(item)).lower()]
+
+
+def test_a_change_refused_leaves_no_value_behind_once_the_customer_is_redacted(world, table):
+    """A change whose email is taken fails after its search tokens were put beside its transaction:
+    they name values the customer never had, and the redaction deletes them too."""
+    created = _lived(world)
+    assert world.call("create_customer", "POST", "/v1/customers", {"email": "taken@else.example"})[0] == 200
+    path = f"/v1/customers/{created['id']}"
+    status, body = world.call("update_customer", "POST", path,
+                              {"email": "taken@else.example", "name": "Refusoulio Vexoulio", "phone": "+15550177733"})
+    assert (status, body["error"]["code"]) == (409, "email_taken"), body
+    assert _tokens_holding(table, "refusoulio"), "the refused change's tokens are there (never returned)"
+    found = world.call("search_customers", "GET", "/v1/customers/search", query={"query": 'name:"Refusoulio"'})[1]
+    assert found["data"] == []
+    assert world.call("redact_customer", "POST", f"{path}/redact")[0] == 200
+    world.settle(world.queue)
+    assert [_tokens_holding(table, w) for w in ("refusoulio", "vexoulio", "15550177733")] == [[], [], []]
+    assert table_leaks(table) == {}
+
+
+def test_a_change_racing_the_redaction_leaves_no_value_behind(world, table, monkeypatch):
+    """An update reads the customer; the redaction commits; the update's tokens go in beside its
+    transaction, which fails on the version: it answers 404 and its tokens are deleted."""
+    created = _lived(world)
+    path = f"/v1/customers/{created['id']}"
+    recorded = customers_dal.write_customer
+    raced: list[int] = []
+
+    def redaction_first(table_: Any, tenant: str, new: dict, old: dict | None, receipt: Any = None) -> None:
+        if old is not None and new.get("name") == "Racoulio Zephoulio" and not raced:
+            raced.append(world.call("redact_customer", "POST", f"{path}/redact")[0])
+        recorded(table_, tenant, new, old, receipt=receipt)
+
+    monkeypatch.setattr(customers_dal, "write_customer", redaction_first)
+    status, body = world.call("update_customer", "POST", path, {"name": "Racoulio Zephoulio"})
+    assert raced == [200] and (status, body["error"]["code"]) == (404, "resource_missing"), body
+    world.settle(world.queue)
+    assert [_tokens_holding(table, w) for w in ("racoulio", "zephoulio")] == [[], []]
+    assert table_leaks(table) == {}
+
+
 def test_redact_is_once_per_customer_and_its_key_replays(world, table):
     created = _lived(world)
     path = f"/v1/customers/{created['id']}/redact"

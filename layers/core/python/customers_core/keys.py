@@ -215,12 +215,14 @@ def search_token(tenant_prefix: str, field: str, token: str, customer_id: str) -
 # --- what refers to a customer (data rights: export and redact) ------------------------------------
 EVENT_REFERENCE = "EVT#"
 ANSWER_REFERENCE = "IDEM#"
+TOKENS_REFERENCE = "TOK#"
 
 
 def customer_reference(tenant_prefix: str, customer_id: str, kind: str, target: str) -> Key:
     """A small item in the customer's own partition (beside its item, `CUS`) naming something else
-    that holds the customer's data: one of its events (`EVT#<evt_id>`), or a stored idempotent answer
-    no event names (`IDEM#<sha256(key)>`). One consistent Query of the partition finds them all."""
+    that holds the customer's data: one of its events (`EVT#<evt_id>`), a stored idempotent answer no
+    event names (`IDEM#<sha256(key)>`), or search tokens a failed change left (`TOK#<digest of their
+    keys>`). One consistent Query of the partition finds them all."""
     return {"pk": customer(tenant_prefix, customer_id)["pk"], "sk": f"{kind}{target}"}
 
 

@@ -4,12 +4,14 @@ request's idempotency record; and the search tokens, whose puts run beside that 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import Any
 
 from customers_core import beside, keys
 from customers_core.addresses import lookup_key
+from customers_core.dal import data_rights
 from customers_core.dal.table import (
     ConditionFailed,
     Item,
@@ -258,11 +260,27 @@ def write_customer(table: Table, tenant: str, new: Item, old: Item | None,
             putting.exception()  # wait for it either way
             if old is None:  # a create that did not happen: its new id's tokens can only be garbage
                 table.batch_write(deletes=[{"pk": t["pk"], "sk": t["sk"]} for t in added])
+            else:
+                _leave_traced(table, tenant, str(old["id"]), [(str(t["pk"]), str(t["sk"])) for t in added])
         raise
     if putting is not None:
         putting.result()
     for start in range(0, len(later), MAX_TRANSACTION):
         table.transact_write(later[start:start + MAX_TRANSACTION])
+
+
+def _leave_traced(table: Table, tenant: str, customer_id: str, tokens: list[tuple[str, str]]) -> None:
+    """The search tokens a change put beside a transaction that then failed (its email was taken,
+    another writer won, the customer was deleted or redacted meanwhile) hold values the customer may
+    never have had. A concurrent write of the same value may need them, so they stay, named by a
+    reference in the customer's partition that a redaction deletes them by (logic.data_rights.sweep);
+    then, if the customer is already gone for good, they are deleted now (a redaction that commits
+    after this read finds the reference). Only on this failure path: one put and one read."""
+    digest = hashlib.sha256("\n".join(f"{pk}\t{sk}" for pk, sk in sorted(tokens)).encode()).hexdigest()[:32]
+    data_rights.put_reference(table, tenant, customer_id, keys.TOKENS_REFERENCE, digest, None, tokens=tokens)
+    current = get_customer(table, tenant, customer_id)
+    if current is None or current.get("deleted"):
+        table.batch_write(deletes=[{"pk": pk, "sk": sk} for pk, sk in tokens])
 
 
 def _commit(table: Table, operations: list[dict[str, Any]], labels: list[str], *, changing: bool) -> None:

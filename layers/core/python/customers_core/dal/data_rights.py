@@ -13,7 +13,7 @@ import base64
 import json
 import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from customers_core import keys
 from customers_core.dal.table import ConditionFailed, Item, Table
@@ -21,38 +21,51 @@ from customers_core.dal.table import ConditionFailed, Item, Table
 ANSWER_LEVEL = 9  # as idempotency.py compresses a stored answer
 
 
-def put_reference(table: Table, tenant: str, customer_id: str, kind: str, target: str, expires_at: int,
-                  endpoints: list[str] | None = None) -> None:
-    """One reference (a put of a small item: one write unit), gone with what it names (TTL). An
-    event's carries the endpoints it is sent to: its deliveries are read with it."""
-    item: Item = {**keys.customer_reference(tenant, customer_id, kind, target), "entity": "customer_reference",
-                  "expires_at": expires_at}
+def put_reference(table: Table, tenant: str, customer_id: str, kind: str, target: str, expires_at: int | None,
+                  endpoints: list[str] | None = None, tokens: list[tuple[str, str]] | None = None) -> None:
+    """One reference (a put of a small item: one write unit), gone with what it names (TTL; none for
+    tokens, which last until a redaction deletes them). An event's carries the endpoints it is sent
+    to: its deliveries are read with it; a tokens reference the tokens' keys."""
+    item: Item = {**keys.customer_reference(tenant, customer_id, kind, target), "entity": "customer_reference"}
+    if expires_at is not None:
+        item["expires_at"] = expires_at
     if endpoints:
         item["endpoints"] = list(endpoints)
+    if tokens:
+        item["tokens"] = [{"pk": pk, "sk": sk} for pk, sk in tokens]
     table.put(item)
 
 
-def customer_and_references(table: Table, tenant: str, customer_id: str
-                            ) -> tuple[Item | None, dict[str, list[str]], list[str]]:
-    """The customer item (None if there is none), the events about it by id (oldest first) with the
-    endpoints each was sent to, and the hashes of the idempotency keys whose answers it is in:
-    consistent Query pages of its partition."""
-    customer: Item | None = None
-    events: dict[str, list[str]] = {}
-    answers: list[str] = []
+class References(NamedTuple):
+    """What a customer's partition holds: its item (None if there is none), the events about it by
+    id (oldest first) with the endpoints each was sent to, the hashes of the idempotency keys whose
+    answers it is in, and the keys of search tokens failed changes left (dal.customers)."""
+    customer: Item | None
+    events: dict[str, list[str]]
+    answers: list[str]
+    tokens: list[tuple[str, str]]
+
+
+def customer_and_references(table: Table, tenant: str, customer_id: str) -> References:
+    """The customer item and its references: consistent Query pages of its partition."""
+    found = References(None, {}, [], [])
     start: dict[str, Any] | None = None
     while True:
         items, start = table.query_page(keys.customer_partition(tenant, customer_id), start=start)
         for item in items:
             sort_key = str(item["sk"])
             if sort_key == keys.CUSTOMER_SK:
-                customer = item
+                found = found._replace(customer=item)
             elif sort_key.startswith(keys.EVENT_REFERENCE):
-                events[sort_key.removeprefix(keys.EVENT_REFERENCE)] = [str(e) for e in item.get("endpoints") or []]
+                endpoints = [str(e) for e in item.get("endpoints") or []]
+                found.events[sort_key.removeprefix(keys.EVENT_REFERENCE)] = endpoints
             elif sort_key.startswith(keys.ANSWER_REFERENCE):
-                answers.append(sort_key.removeprefix(keys.ANSWER_REFERENCE))
+                found.answers.append(sort_key.removeprefix(keys.ANSWER_REFERENCE))
+            elif sort_key.startswith(keys.TOKENS_REFERENCE):
+                found.tokens.append((keys.customer_partition(tenant, customer_id), sort_key))  # itself, then them
+                found.tokens.extend((str(k["pk"]), str(k["sk"])) for k in item.get("tokens") or [])
         if start is None:
-            return customer, events, answers
+            return found
 
 
 def get_answers(table: Table, tenant: str, key_hashes: Iterable[str]) -> list[Item]:

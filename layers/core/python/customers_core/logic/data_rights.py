@@ -90,8 +90,8 @@ def export_customer(table: Table, who: Principal, raw_id: str) -> dict[str, Any]
     for its first attempt has no item yet). One consistent Query of the customer's partition
     (its item and references), then one BatchGet of the events and their deliveries: 2 round trips."""
     customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
-    item, events, _ = dal.customer_and_references(table, who.tenant, customer_id) if customer_id \
-        else (None, {}, [])
+    item, events, _, _ = dal.customer_and_references(table, who.tenant, customer_id) if customer_id \
+        else (None, {}, [], [])
     if item is None:
         raise _missing(raw_id)
     found = events_dal.get_events(table, who.tenant, dict(list(events.items())[-EXPORT_MAX_EVENTS:]))
@@ -167,7 +167,7 @@ def sweep(table: Table, tenant: str, customer_id: str, *, versions: Sequence[Ite
     entries of every version of it that `versions` and its events show (deleted). The rewrites run
     beside each other (a customer with many events is not many serial round trips). Safe to run
     again: what no longer holds the customer is not written. The counts of what it changed."""
-    _, events, answer_hashes = dal.customer_and_references(table, tenant, customer_id)
+    _, events, answer_hashes, orphans = dal.customer_and_references(table, tenant, customer_id)
     hashes = [*answer_hashes, *answers]
     seen = list(versions)
     rewrites: dict[str, list[Future[bool]]] = {"events": [], "answers": []}
@@ -186,7 +186,7 @@ def sweep(table: Table, tenant: str, customer_id: str, *, versions: Sequence[Ite
         scrubbed = scrub(answer, customer_id)
         if scrubbed != answer:
             rewrites["answers"].append(beside.submit(dal.replace_answer, table, record, compact_json(scrubbed)))
-    deleted = dal.delete_keys(table, _stale_keys(tenant, customer_id, seen))
+    deleted = dal.delete_keys(table, [*_stale_keys(tenant, customer_id, seen), *orphans])
     return {kind: sum(f.result() for f in futures) for kind, futures in rewrites.items()} | {"deleted": deleted}
 
 
