@@ -9,7 +9,10 @@ Measures, in one run on this machine:
   `import boto3; boto3.client("dynamodb")` measured in the same run, as a ratio;
 - what a request costs (benchmarks/cost.py): every AWS call on each operation's whole path, priced,
   the two request mixes, idle cost per stage, serial round trips and the event pipeline's figures,
-  for the working tree and any `--cost-refs` revisions in the same run.
+  for the working tree and any `--cost-refs` revisions in the same run;
+- the metadata filters (benchmarks/metadata.py), `sam local` beside the local stack
+  (benchmarks/sam_local.py) and `customers-admin import` of --import-count records into a fresh local
+  stack (benchmarks/bulk_import.py), each as a section of its own.
 
 `python -m benchmarks --only cost --json PATH [--cost-refs 585ab21]` runs only the cost section and
 writes its figures as JSON (and replaces that section of --out, if given).
@@ -17,6 +20,9 @@ writes its figures as JSON (and replaces that section of --out, if given).
 section (benchmarks/metadata.py: items read per page in accounts of --sizes customers).
 `python -m benchmarks --only sam-local [--out docs/benchmarks.md]` runs only the section comparing
 `sam local start-api` with the local stack (benchmarks/sam_local.py; needs `make sam-local`).
+`python -m benchmarks --only import [--import-count 10000] [--out docs/benchmarks.md]` runs only the
+bulk-import section (benchmarks/bulk_import.py: customers_admin.bench_import on a fresh local stack).
+Each `--only` run prints its section and, with --out, replaces that section of the file (or appends it).
 """
 
 from __future__ import annotations
@@ -32,17 +38,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+from customers_admin import bench_import
 from local_stack import template
 from local_stack.stack import aws_client
 
-from benchmarks import capacity, cost, metadata, webhooks
+from benchmarks import bulk_import, capacity, cost, metadata, webhooks
 from benchmarks import sam_local as sam_local_bench
 from benchmarks.trees import worktree
 
@@ -378,14 +385,27 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _one_section(out: Path | None, section: list[str], replace: Callable[[str, list[str]], str],
+                 failed: bool = False) -> int:
+    """An `--only` run's end: its section replaces its own in `out` (if given), and is printed."""
+    if out:
+        existing = out.read_text() if out.exists() else "# Benchmarks\n"
+        out.write_text(replace(existing, section))
+    print("\n".join(section))
+    return 1 if failed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=None,
                         help="the report (default docs/benchmarks.md; with --only cost, only its cost section "
                              "is replaced, and only when --out is given)")
-    parser.add_argument("--only", choices=["cost", "metadata", "sam-local"], default=None, help="run one section only")
+    parser.add_argument("--only", choices=["cost", "metadata", "sam-local", "import"], default=None,
+                        help="run one section only")
     parser.add_argument("--sam-requests", type=int, default=100,
                         help="creates and retrieves through each of sam local start-api and the local stack")
+    parser.add_argument("--import-count", type=int, default=10_000,
+                        help="records imported through each of customers-admin's --local and --api")
     parser.add_argument("--json", type=Path, default=None, help="also write the cost figures as JSON here")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
@@ -408,34 +428,25 @@ def main() -> int:
     args = parser.parse_args()
     shown_args = " ".join(a for a in sys.argv[1:])
     started = time.perf_counter()
+    only_command = f".venv/bin/python -m benchmarks {shown_args}".strip()
     if args.only == "cost":
         report_cost = bench_cost(args)
         report_cost["seconds"] = time.perf_counter() - started
-        command = f".venv/bin/python -m benchmarks {shown_args}".strip()
-        report_cost["command"] = command
-        section = cost.render(report_cost, command)
+        report_cost["command"] = only_command
         if args.json:
             args.json.write_text(cost.to_json(report_cost) + "\n")
-        if args.out:
-            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-            args.out.write_text(cost.replace_section(existing, section))
-        print("\n".join(section))
-        return 1 if report_cost.get("errors") else 0
+        return _one_section(args.out, cost.render(report_cost, only_command), cost.replace_section,
+                            failed=bool(report_cost.get("errors")))
     if args.only == "metadata":
-        section = metadata.render(metadata.run(tuple(args.sizes)), f".venv/bin/python -m benchmarks {shown_args}")
-        if args.out:
-            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-            args.out.write_text(metadata.replace_section(existing, section))
-        print("\n".join(section))
-        return 0
+        return _one_section(args.out, metadata.render(metadata.run(tuple(args.sizes)), only_command),
+                            metadata.replace_section)
     if args.only == "sam-local":
-        section = sam_local_bench.render(sam_local_bench.measure(running_stack, args.sam_requests, _log),
-                                         f".venv/bin/python -m benchmarks {shown_args}")
-        if args.out:
-            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-            args.out.write_text(sam_local_bench.replace_section(existing, section))
-        print("\n".join(section))
-        return 0
+        return _one_section(args.out, sam_local_bench.render(sam_local_bench.measure(
+            running_stack, args.sam_requests, _log), only_command), sam_local_bench.replace_section)
+    if args.only == "import":
+        imported = bulk_import.run(args.import_count, log=_log)
+        return _one_section(args.out, bulk_import.render(imported, only_command), bulk_import.replace_section,
+                            failed=not bench_import.complete(imported["results"]))
     out = args.out or ROOT / "docs" / "benchmarks.md"
     stack = bench_stack(args.requests)
     stack["limit off"] = bench_without_limit(args.requests)
@@ -444,6 +455,7 @@ def main() -> int:
     writes = capacity.write_cost()
     metadata_report = metadata.run(tuple(args.sizes))
     sam_local_report = sam_local_bench.measure(running_stack, args.sam_requests, _log)
+    import_report = bulk_import.run(args.import_count, log=_log)
     global BEFORE_LABEL  # noqa: PLW0603 — the report names the revision it compared with
     with worktree(args.imports_before) as before:
         BEFORE_LABEL = f"`{args.imports_before}`" if before else ""
@@ -457,11 +469,13 @@ def main() -> int:
         args.json.write_text(cost.to_json(report_cost) + "\n")
     report = render(stack, imports, capacity_results, command, webhook_results, writes,
                     cost_lines=cost.render(report_cost, command))
+    # appended in docs/benchmarks.md's order: the import, the metadata filters, sam local
+    report = bulk_import.replace_section(report, bulk_import.render(import_report, command))
     report = metadata.replace_section(report, metadata.render(metadata_report, command))
     report = sam_local_bench.replace_section(report, sam_local_bench.render(sam_local_report, command))
     out.write_text(report)
     print(report)
-    return 1 if report_cost.get("errors") else 0
+    return 1 if report_cost.get("errors") or not bench_import.complete(import_report["results"]) else 0
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ per-account limit off so the HTTP run measures the import, not the limit), write
 synthetic records (`customers_admin.samples`), and for each target imports it into a new empty account
 by running the command a user runs (`customers-admin --local …` — the bulk path — or `--api … --key
 …`), timed from start to exit. It then checks that the account holds exactly N customers and waits for
-the stream to have made every `customer.created` event. Prints one JSON line per run and a Markdown
-table; the stack is stopped at the end.
+the stream to have made every `customer.created` event (counted every 10 s). Prints one JSON line
+per run and Markdown tables; the stack is stopped at the end. `measure()` is the same run for code:
+`make bench` runs it (tools/benchmarks/bulk_import.py) for its section of docs/benchmarks.md.
 
 Where the time goes: the CPU seconds of the import's process, of DynamoDB Local's JVM and of the
 stack's own process (its HTTP API, and the stream poller that makes the events), during the import
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,9 @@ from customers_admin import samples
 SCRIPT = Path(sys.executable).parent / "customers-admin"
 ROOT = Path(__file__).resolve().parents[2]
 COUNTED = "--run-counting-calls"  # this module as customers-admin, counting DynamoDB calls into a file
+EVENTS_POLL_S = 10  # how often run_one counts the events made (see there)
+SQLITE_THREAD = "SQLiteQueue"  # DynamoDB Local's SQLite thread: SQLiteQueue[shared-local-instance.db], cut to 15
+TARGETS = {"local": "`--local` (bulk path)", "api": "`--api` (HTTP array creates)"}
 
 
 def _counting_cli(calls_file: Path, argv: list[str]) -> int:
@@ -96,10 +101,13 @@ def _threads(pid: int) -> dict[str, tuple[str, float]]:
     return out
 
 
-def _busiest(before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]) -> tuple[str, float]:
-    """The thread that used the most CPU between two readings: its name and CPU seconds. DynamoDB
-    Local runs every SQLite job on one thread, which bounds what it writes."""
-    used = {tid: (name, cpu - before.get(tid, (name, 0.0))[1]) for tid, (name, cpu) in after.items()}
+def _busiest(before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]],
+             prefix: str = "") -> tuple[str, float]:
+    """The thread (of those whose name starts with `prefix`) that used the most CPU between two
+    readings: its name and CPU seconds. DynamoDB Local runs every SQLite job on one thread
+    (SQLITE_THREAD), which bounds what it writes; in a short run the JIT compiler may be busier."""
+    used = {tid: (name, cpu - before.get(tid, (name, 0.0))[1]) for tid, (name, cpu) in after.items()
+            if name.startswith(prefix)}
     return max(used.values(), key=lambda thread: thread[1], default=("", 0.0))
 
 
@@ -188,14 +196,19 @@ def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, 
     seconds = time.monotonic() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_import = _cpu(processes)
-    busiest = _busiest(threads_before, _threads(processes["dynamodb_local"]))
+    threads_after = _threads(processes["dynamodb_local"])
+    busiest = _busiest(threads_before, threads_after)
+    sqlite = _busiest(threads_before, threads_after, SQLITE_THREAD)
     load_after = os.getloadavg()[0]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     total = _get(stack["api_url"], key, "/v1/customers", limit=1, **{"include[]": "total_count"})["total_count"]
     events_deadline = time.monotonic() + 900
     events = _events(stack["api_url"], key)
     while events < count and time.monotonic() < events_deadline:
-        time.sleep(2)
+        # Every 10 s, not more often: each poll pages through all the account's customer.created events
+        # (a Query per 100), and those reads load DynamoDB Local, the very engine whose event making
+        # this waits for. The time to the last event is therefore known to within about 10 s.
+        time.sleep(EVENTS_POLL_S)
         events = _events(stack["api_url"], key)
     events_after = time.monotonic() - started
     cpu_events = _cpu(processes)
@@ -216,12 +229,14 @@ def run_one(stack: dict[str, Any], stack_file: Path, source: Path, target: str, 
                                   **{name: per_record(cpu_import[name] - cpu_before[name]) for name in cpu_before}},
             "cpu_ms_per_record_until_events": {name: per_record(cpu_events[name] - cpu_before[name])
                                                for name in cpu_before},
-            # DynamoDB Local's busiest thread (its SQLite queue) during the import: CPU per record and
-            # the share of the import's wall time it was busy (near 1: it is the bound)
+            # DynamoDB Local's busiest thread, and its SQLite thread, during the import: CPU per record
+            # and the share of the import's wall time it was busy (near 1: it is the bound)
             "jvm_busiest_thread": {"name": busiest[0], "cpu_ms_per_record": per_record(busiest[1]),
                                    "busy": round(busiest[1] / seconds, 2)},
+            "jvm_sqlite_thread": {"name": sqlite[0], "cpu_ms_per_record": per_record(sqlite[1]),
+                                  "busy": round(sqlite[1] / seconds, 2)},
             "dynamodb_calls_per_record": {op: round(n / count, 3) for op, (n, _) in calls.items()},
-            "dynamodb_items_per_record": {op: round(n / count, 2) for op, (_, n) in calls.items()},
+            "dynamodb_items_per_record": {op: round(n / count, 3) for op, (_, n) in calls.items()},
             "command": " ".join(shown), "exit": done.returncode}
 
 
@@ -265,6 +280,43 @@ def engine_capacity(stack: dict[str, Any], jvm_pid: int) -> list[dict[str, Any]]
     return out
 
 
+def measure(count: int, data_dir: Path, targets: list[str], engine: bool, concurrency: int = 8,
+            report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Start a fresh local stack in `data_dir`, import a `cstar` page of `count` synthetic records
+    with each target's command (run_one), then, with `engine`, measure DynamoDB Local's own write
+    rates (engine_capacity); the stack is always stopped. `report` gets each row as it is made.
+    {"results": run_one's rows, "engine": engine_capacity's rows}."""
+    proc, stack = _start(data_dir)
+    results: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        processes = _processes(proc.pid)
+        source = data_dir / f"cstar-{count}.json"
+        samples.write(source, "cstar", samples.records("cstar", count), "page")
+        for target in targets:
+            result = run_one(stack, data_dir / "stack.json", source, target, count, concurrency, processes)
+            if report:
+                report(result)
+            results.append(result)
+        if engine:
+            rows = engine_capacity(stack, processes["dynamodb_local"])
+        for row in rows:
+            if report:
+                report(row)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return {"results": results, "engine": rows}
+
+
+def complete(results: list[dict[str, Any]]) -> bool:
+    """Every run created all its records and its account holds exactly that many customers."""
+    return all(r["created"] == r["records"] and r["customers_in_account"] == r["records"] for r in results)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [COUNTED]:
@@ -276,53 +328,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", action="store_true", help="also measure DynamoDB Local's own write rate")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
-    proc, stack = _start(args.data_dir)
-    results = []
-    engine: list[dict[str, Any]] = []
-    try:
-        processes = _processes(proc.pid)
-        source = args.data_dir / f"cstar-{args.count}.json"
-        samples.write(source, "cstar", samples.records("cstar", args.count), "page")
-        for target in args.target:
-            result = run_one(stack, args.data_dir / "stack.json", source, target, args.count, args.concurrency,
-                             processes)
-            print(json.dumps(result), flush=True)
-            results.append(result)
-        if args.engine:
-            engine = engine_capacity(stack, processes["dynamodb_local"])
-        for row in engine:
-            print(json.dumps(row), flush=True)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    print(_tables(results, engine))
-    return 0 if all(r["created"] == args.count and r["customers_in_account"] == args.count for r in results) else 1
+    measured = measure(args.count, args.data_dir, args.target, args.engine, args.concurrency,
+                       lambda row: print(json.dumps(row), flush=True))
+    print("\n".join(tables(measured["results"], measured["engine"])))
+    return 0 if complete(measured["results"]) else 1
 
 
-def _tables(results: list[dict[str, Any]], engine: list[dict[str, Any]]) -> str:
-    lines = ["", "| target | records | seconds | records/s | customers after | events after (s) | load avg |",
-             "|---|---:|---:|---:|---:|---:|---|"]
-    lines += [f"| {r['target']} | {r['records']} | {r['seconds']} | {r['records_per_second']} | "
-              f"{r['customers_in_account']} | {r['events_after_s']} | {r['load_average'][0]}–{r['load_average'][1]} |"
-              for r in results]
-    lines += ["", "| target | CPU ms per record: import | DynamoDB Local | stack (API, stream) | "
-              "until the last event: DynamoDB Local | stack | DynamoDB calls per record (items) |",
-              "|---|---:|---:|---:|---:|---:|---|"]
+def tables(results: list[dict[str, Any]], engine: list[dict[str, Any]]) -> list[str]:
+    """The Markdown tables of measure's rows (bench_import's output, and docs/benchmarks.md's section)."""
+    lines = ["", "| target | records | seconds | records/s | customers after | all events made after (s) | "
+             "load avg (start–end) |", "|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {TARGETS.get(r['target'], r['target'])} | {r['records']:,} | {r['seconds']} | "
+              f"{r['records_per_second']} | {r['customers_in_account']:,} | {r['events_after_s']}"
+              f"{'' if r['events'] >= r['records'] else f' ({r['events']:,} made)'} | "
+              f"{r['load_average'][0]}–{r['load_average'][1]} |" for r in results]
+    if results:
+        lines += ["", "| target | CPU ms per record: the import's process | DynamoDB Local (JVM) | stack (HTTP, "
+                  "stream poller) | until the last event: JVM | stack | DynamoDB calls per record (items) |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
     for r in results:
         cpu, later = r["cpu_ms_per_record"], r["cpu_ms_per_record_until_events"]
         calls = ", ".join(f"{op} {n} ({r['dynamodb_items_per_record'][op]})"
-                          for op, n in r["dynamodb_calls_per_record"].items())
-        lines.append(f"| {r['target']} | {cpu['import']} | {cpu.get('dynamodb_local', 0)} | {cpu['stack']} | "
-                     f"{later.get('dynamodb_local', 0)} | {later['stack']} | {calls} |")
+                          for op, n in r["dynamodb_calls_per_record"].items()) or "none (HTTP)"
+        lines.append(f"| {TARGETS.get(r['target'], r['target'])} | {cpu['import']} | "
+                     f"{cpu.get('dynamodb_local', 0)} | {cpu['stack']} | {later.get('dynamodb_local', 0)} | "
+                     f"{later['stack']} | {calls} |")
+    if results:
+        lines += ["", "| target | DynamoDB Local's thread, during the import | its CPU ms per record | share of the "
+                  "import's time it was on a CPU |", "|---|---|---:|---:|"]
+    for r in results:
+        label = TARGETS.get(r["target"], r["target"])
+        for role, key in (("busiest", "jvm_busiest_thread"), ("SQLite", "jvm_sqlite_thread")):
+            thread = r.get(key)
+            if thread and (role == "busiest" or thread["name"] != r["jvm_busiest_thread"]["name"]):
+                lines.append(f"| {label} | {role}: `{thread['name']}` | {thread['cpu_ms_per_record']} | "
+                             f"{thread['busy']:.0%} |")
     if engine:
         lines += ["", "| DynamoDB Local, 4 threads | items per call | items/s | ms per call | JVM CPU µs per item | "
                   "JVM cores busy | load avg |", "|---|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {e['engine']} | {e['items_per_call']} | {e['items_per_second']} | {e['ms_per_call']} | "
-                  f"{e['jvm_cpu_us_per_item']} | {e['jvm_cores']} | {e['load_average']} |" for e in engine]
-    return "\n".join(lines)
+        lines += [f"| {e['engine']} | {e['items_per_call']} | {e['items_per_second']:,} | {e['ms_per_call']} | "
+                  f"{e['jvm_cpu_us_per_item']:,} | {e['jvm_cores']} | {e['load_average']} |" for e in engine]
+    return lines
 
 
 if __name__ == "__main__":
