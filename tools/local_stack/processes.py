@@ -98,7 +98,7 @@ def start_dynamodb_local(port: int, data_dir: Path, log_path: Path, *,
 # put and a get answered) in ~1.4 s against ~1.9 s with the parallel one (G1, the JVM's default here,
 # was slower still). The optimising JIT tier stays on: without it (-XX:TieredStopAtLevel=1) the start
 # is ~0.1 s sooner but DynamoDB Local's CPU per write is 40% higher, and a 10,000-record import ran at
-# 62 records/s instead of 90 (docs/benchmarks.md). DYNAMODB_LOCAL_JAVA_OPTS replaces these (empty: the
+# 62 records/s instead of 90 (docs/decisions.md, "Bulk import"). DYNAMODB_LOCAL_JAVA_OPTS replaces these (empty: the
 # JVM's defaults, as the integration tests' DynamoDB Local runs).
 QUICK_START_JAVA_OPTS = "-XX:+UseSerialGC"
 
