@@ -235,12 +235,13 @@ def cstar() -> Sample:
 
 
 def _stripe_customer(cid: str, **fields: Any) -> dict[str, Any]:
-    base = {"id": cid, "object": "customer", "address": None, "balance": 0, "created": 1680000000, "currency": None,
-            "default_source": None, "delinquent": False, "description": None, "discount": None, "email": None,
-            "invoice_prefix": None, "invoice_settings": {"custom_fields": None, "default_payment_method": None,
-                                                         "footer": None, "rendering_options": None},
-            "livemode": False, "metadata": {}, "name": None, "next_invoice_sequence": 1, "phone": None,
-            "preferred_locales": [], "shipping": None, "tax_exempt": "none", "test_clock": None}
+    base: dict[str, Any] = {
+        "id": cid, "object": "customer", "address": None, "balance": 0, "created": 1680000000, "currency": None,
+        "default_source": None, "delinquent": False, "description": None, "discount": None, "email": None,
+        "invoice_prefix": None, "invoice_settings": {"custom_fields": None, "default_payment_method": None,
+                                                     "footer": None, "rendering_options": None},
+        "livemode": False, "metadata": {}, "name": None, "next_invoice_sequence": 1, "phone": None,
+        "preferred_locales": [], "shipping": None, "tax_exempt": "none", "test_clock": None}
     return {**base, **fields}
 
 

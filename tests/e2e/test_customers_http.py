@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import requests
 from customers_core.dal import events as events_dal
@@ -61,8 +62,8 @@ def test_form_and_json_updates_give_the_same_customer(stack):
     as_json = requests.post(url, headers=_auth(stack["secret_key"]), json={"name": "P"}, timeout=10).json()
     form_body = {"name": "Q", "metadata[a]": "1", "metadata[b]": "", "address[city]": "Rome", "tags[0]": "x",
                  "tags[1]": "y", "custom_fields[seats]": "4", "expand[0]": "wallets"}
-    json_body = {"name": "Q", "metadata": {"a": "1", "b": ""}, "address": {"city": "Rome"}, "tags": ["x", "y"],
-                 "custom_fields": {"seats": "4"}, "expand": ["wallets"]}
+    json_body: dict[str, Any] = {"name": "Q", "metadata": {"a": "1", "b": ""}, "address": {"city": "Rome"},
+                                 "tags": ["x", "y"], "custom_fields": {"seats": "4"}, "expand": ["wallets"]}
     by_form = requests.post(f"{url}/{as_form['id']}", headers=_auth(stack["secret_key"]), data=form_body,
                             timeout=10).json()
     by_json = requests.patch(f"{url}/{as_json['id']}", headers=_auth(stack["secret_key"]), json=json_body,

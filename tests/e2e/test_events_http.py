@@ -4,6 +4,7 @@ events:read and with nothing else."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import requests
 from local_stack.receiver import Receiver
@@ -23,7 +24,8 @@ def test_customer_changes_are_listed_as_events(stack, new_account):
                             json={"name": "Ev2"}, timeout=10)
     requests.delete(f"{url}/{customer_id}", headers={"x-api-key": key}, timeout=10)
 
-    deadline, events = time.monotonic() + 5, []
+    deadline = time.monotonic() + 5
+    events: list[dict[str, Any]] = []
     while len(events) < 3 and time.monotonic() < deadline:
         events = _get(stack, key, "/v1/events", limit=10)[1]["data"]
         time.sleep(0.1)

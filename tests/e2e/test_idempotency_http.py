@@ -110,6 +110,7 @@ def test_stripe_python_raises_its_idempotency_error_for_a_reused_key(stack, new_
     try:
         client.v1.customers.create(params={"email": "second@example.com"}, options={"idempotency_key": idem})
     except stripe.IdempotencyError as exc:
+        assert isinstance(exc.json_body, dict)
         assert exc.http_status == 400 and exc.json_body["error"]["code"] == "idempotency_key_reused"
     else:
         raise AssertionError("a reused key with other parameters was accepted")

@@ -106,6 +106,7 @@ def test_every_format_imports_maps_every_field_and_reruns_create_nothing(stack, 
         created = [e for e in sample.expect if e.result == "created"]
         assert len(customers) == len(created), format_name
         for expect in created:
+            assert expect.source_id is not None
             check_customer(customers[expect.source_id], expect)
 
         again, _ = _run(command)
@@ -181,6 +182,7 @@ def test_the_dry_run_reports_every_bad_record_and_writes_nothing(stack, fresh_ac
         assert f"would create 2, update 0, skip 0, fail {len(bad)}" in stdout
         for expect in bad:
             line = next(x for x in stdout.splitlines() if x.startswith(f"  line {expect.line}: "))
+            assert expect.source_id is not None
             assert f": {expect.code}: " in line and expect.source_id in line, line
         assert existing["id"] in stdout  # the conflict names the customer that holds the value
     assert [c["id"] for c in _all_customers(stack, key)] == [existing["id"]]  # nothing was written
@@ -200,7 +202,7 @@ def test_export_then_import_into_an_empty_account_reproduces_every_customer(stac
     source_account, source_key = fresh_account()
     url = f"{stack['api_url']}/v1/customers"
     headers = {"Authorization": f"Bearer {source_key}"}
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"email": "ada@example.com", "name": "Ada Lovelace", "first_name": "Ada", "last_name": "Lovelace",
          "company_name": "Analytical Engines", "phone": "+18765551234", "description": "first", "notes": "n",
          "image": "https://example.com/ada.png", "external_id": "user-42", "status": "inactive",

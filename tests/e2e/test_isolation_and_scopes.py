@@ -3,6 +3,8 @@ customer is a 404 indistinguishable from a missing one; restricted keys get 403 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -57,7 +59,7 @@ def test_other_accounts_and_modes_see_nothing_on_any_route(stack, new_account):
 def test_restricted_keys_reach_only_their_scopes(stack, new_account, scopes, allowed):
     full, restricted = new_account("test"), new_account("test", *scopes)
     customer_id = _call(stack, full, "POST", "/v1/customers", json={})[1]["id"]
-    attempts = {
+    attempts: dict[str, tuple[str, str, dict[str, Any], str]] = {
         "list": ("GET", "/v1/customers", {}, "customers:read"),
         "retrieve": ("GET", f"/v1/customers/{customer_id}", {}, "customers:read"),
         "create": ("POST", "/v1/customers", {"json": {}}, "customers:write"),

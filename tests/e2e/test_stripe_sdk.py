@@ -10,7 +10,7 @@ def test_stripe_python_creates_and_retrieves_a_customer(stack):
     created = client.v1.customers.create(params={"email": "sdk@example.com", "name": "Sdk User",
                                                  "metadata": {"plan": "pro"}})
     assert created.id.startswith("cus_")
-    assert created.metadata["plan"] == "pro"
+    assert created.metadata is not None and created.metadata["plan"] == "pro"
     fetched = client.v1.customers.retrieve(created.id)
     assert (fetched.id, fetched.email, fetched.name) == (created.id, "sdk@example.com", "Sdk User")
 
@@ -43,6 +43,7 @@ def test_stripe_python_full_lifecycle_and_auto_paging_over_250_customers(stack, 
         created_ids = [stripe.Customer.create(email=f"page{i}@example.com", metadata={"i": str(i)}).id
                        for i in range(250)]
         modified = stripe.Customer.modify(created_ids[0], name="Modified", metadata={"extra": "yes"})
+        assert modified.metadata is not None
         assert modified.name == "Modified" and modified.metadata.to_dict() == {"i": "0", "extra": "yes"}
         assert stripe.Customer.retrieve(created_ids[1]).email == "page1@example.com"
         deleted = stripe.Customer.delete(created_ids[2])

@@ -126,4 +126,4 @@ def test_version_increments_and_the_delete_event_carries_the_next_one(stack, new
         ("customer.created", 1), ("customer.updated", 2), ("customer.updated", 3), ("customer.deleted", 4)]
     assert events[-1]["data"]["object"]["name"] == "V3"  # the object as it was, numbered as the delete
     sdk = stripe.StripeClient(key, base_addresses={"api": stack["api_url"]}, max_network_retries=0)
-    assert sdk.v1.customers.create(params={"name": "sdk"}).version == 1  # an extra field the SDK exposes
+    assert sdk.v1.customers.create(params={"name": "sdk"})["version"] == 1  # an extra field the SDK exposes

@@ -76,7 +76,7 @@ def test_created_updated_deleted_arrive_signed_for_both_libraries(stack, account
     client = stripe.StripeClient(account.key, base_addresses={"api": stack["api_url"]}, max_network_retries=0)
     endpoint = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"],
                                                           "description": "all of it"})
-    assert endpoint.secret.startswith("whsec_") and endpoint.status == "enabled"
+    assert endpoint.secret is not None and endpoint.secret.startswith("whsec_") and endpoint.status == "enabled"
     receiver.secret = endpoint.secret
     _, customer = account("POST", "/v1/customers", json={"name": "Ada", "email": "ada@example.com"})
     account("POST", f"/v1/customers/{customer['id']}", json={"name": "Ada King", "metadata": {"x": "1"}})
@@ -251,6 +251,7 @@ def test_a_duplicate_message_on_the_queue_sends_and_changes_nothing(stack, stack
                                                           MessageBody=duplicate)
     assert _eventually(lambda: _queue_empty(stack), bool), "the duplicate was never taken off the queue"
     after = webhooks_dal.get_delivery(stack_table, tenant, first.event_id, endpoint["id"])
+    assert after is not None
     assert len(receiver.deliveries) == 1 and after["attempts_log"] == settled["attempts_log"]
     assert account("GET", f"/v1/events/{first.event_id}")[1]["pending_webhooks"] == 0
 

@@ -107,7 +107,12 @@ def test_every_function_is_watched_by_an_alarm_and_every_alarm_notifies_the_topi
         for dimension in props.get("Dimensions", []):
             if dimension["Name"] == "FunctionName":  # !Ref X, or !Sub "${X}" where Fn::ForEach makes it
                 value = dimension["Value"]
-                function = value["Ref"] if "Ref" in value else re.fullmatch(r"\$\{(\w+)\}", value["Fn::Sub"])[1]
+                if "Ref" in value:
+                    function = value["Ref"]
+                else:
+                    sub = re.fullmatch(r"\$\{(\w+)\}", value["Fn::Sub"])
+                    assert sub is not None, value
+                    function = sub[1]
                 watched.setdefault(function, set()).add(props["MetricName"])
     for name, function in template.functions().items():
         if not function.routes:

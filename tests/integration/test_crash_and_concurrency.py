@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from customers_core.auth import Principal
@@ -19,8 +20,9 @@ from customers_core.models.search import SearchParams
 
 from tests.conftest import load_function
 
-ACCOUNT = {"account_id": "acct_01JCRASH00000000000000000A", "livemode": False,
-           "scopes": "customers:read customers:write customers:delete webhooks:read webhooks:write events:read"}
+ACCOUNT: dict[str, Any] = {
+    "account_id": "acct_01JCRASH00000000000000000A", "livemode": False,
+    "scopes": "customers:read customers:write customers:delete webhooks:read webhooks:write events:read"}
 WHO = Principal(ACCOUNT["account_id"], False, frozenset(ACCOUNT["scopes"].split()), "key_x")
 
 

@@ -7,7 +7,7 @@ from customers_core.auth import Principal
 from customers_core.logic.customers import create_customer, delete_customer, list_customers, update_customer
 from customers_core.logic.search import search_customers
 from customers_core.models.customer import CustomerParams
-from customers_core.models.listing import ListCustomersParams
+from customers_core.models.listing import CreatedRange, ListCustomersParams
 from customers_core.models.search import SearchParams
 
 WHO = Principal("acct_01JINTEGRATIONSEARCH0000000", False, frozenset(), "key_x")
@@ -48,10 +48,10 @@ def test_empty_ranges_answer_empty_not_500(table):
     from customers_core.models.listing import ListEventsParams
 
     newest = create_customer(table, WHO, CustomerParams(name="Late"), {})
-    params = ListCustomersParams(ending_before=newest["id"], created={"gt": 156, "lt": 671})
+    params = ListCustomersParams(ending_before=newest["id"], created=CreatedRange(gt=156, lt=671))
     assert list_customers(table, WHO, params)["data"] == []
     assert list_events(table, WHO, ListEventsParams(ending_before="evt_589C0EHMW0T7WCXGN4NF6A009K",
-                                                    created={"gt": 156, "lt": 671}))["data"] == []
+                                                    created=CreatedRange(gt=156, lt=671)))["data"] == []
     later = search_customers(table, WHO, SearchParams(query="created<100", page=None))
     assert later["data"] == []
     import base64

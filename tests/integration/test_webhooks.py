@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from customers_core import keys, netguard
@@ -174,6 +175,7 @@ def test_copies_of_a_message_processed_at_once_continue_the_schedule_once_and_co
     posted_failing = results["retry"] + results["failed"]
     assert results["retry"] == 1 and set(results) <= {"retry", "failed", "duplicate"}, results
     record = webhooks_dal.get_delivery(table, WHO.tenant, message["event_id"], message["endpoint_id"])
+    assert record is not None
     assert (record["status"], record["attempts"]) == ("retrying", 1)
     assert len(record["attempts_log"]) == results["retry"] + results["failed"]  # each POST is in the log
 
@@ -183,7 +185,7 @@ def test_copies_of_a_message_processed_at_once_continue_the_schedule_once_and_co
         results = Counter(pool.map(lambda m: delivery.deliver(table, m).result, [dict(retry) for _ in range(6)]))
     assert results["delivered"] >= 1 and set(results) <= {"delivered", "already_delivered", "duplicate"}, results
     record = webhooks_dal.get_delivery(table, WHO.tenant, message["event_id"], message["endpoint_id"])
-    assert (record["status"], record["attempts"]) == ("succeeded", 2)
+    assert record is not None and (record["status"], record["attempts"]) == ("succeeded", 2)
     [event] = list_events(table, WHO, ListEventsParams())["data"]
     assert event["pending_webhooks"] == 0
     assert len(receiver.wait_for(lambda d: len(d) >= posted_failing + results["delivered"], 10)) == \
@@ -197,7 +199,8 @@ def test_event_pages_with_deliveries_between_them_on_the_real_engine(table, webh
     delivery.forget_endpoints()
     made = []
     for n in range(9):
-        record = {"eventID": f"real-{n}", "eventName": "INSERT" if n % 2 == 0 else "MODIFY", "dynamodb": {}}
+        record: dict[str, Any] = {"eventID": f"real-{n}", "eventName": "INSERT" if n % 2 == 0 else "MODIFY",
+                                  "dynamodb": {}}
         at = 1795435200 + n
         customer = {"entity": "customer", "id": f"cus_{n:026d}", "account_id": WHO.account_id, "livemode": False,
                     "name": f"N{n}", "created": 1795435200, "updated": at, "written_ms": at * 1000}

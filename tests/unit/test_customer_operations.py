@@ -235,6 +235,7 @@ def test_list_parameter_errors(table, who, query, param):
     with pytest.raises((InvalidRequest, ValidationError)) as caught:
         _list(table, who, **query)
     error = validation_error(caught.value) if isinstance(caught.value, ValidationError) else caught.value
+    assert isinstance(error, InvalidRequest)
     assert error.status == 400 and error.param == param
 
 

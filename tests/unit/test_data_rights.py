@@ -351,7 +351,7 @@ def test_another_account_or_mode_gets_404_and_scopes_are_checked(world, table):
 
 # --- the parts --------------------------------------------------------------------------------------
 def test_scrub_replaces_the_customer_and_its_wallets_everywhere_and_nothing_else():
-    customer = {"id": "cus_1", "object": "customer", "email": "a@b.example", "version": 3,
+    customer: dict[str, Any] = {"id": "cus_1", "object": "customer", "email": "a@b.example", "version": 3,
                 "wallets": [{"id": "wal_1", "object": "wallet", "customer": "cus_1", "address": "0xabc"}]}
     other = {"id": "cus_2", "object": "customer", "email": "c@d.example"}
     event = {"id": "evt_1", "object": "event", "data": {"object": customer, "previous_attributes": {"email": "x"}}}

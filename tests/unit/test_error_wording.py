@@ -32,7 +32,7 @@ BAD_VALUES: list[Any] = [12345, "x" * 6000, "not-valid", "", [], {}, ["a b"], {"
 
 def _errors() -> list[tuple[str, str, ApiError]]:
     """Every model × field × bad value that fails, as the contract's error."""
-    found = []
+    found: list[tuple[str, str, ApiError]] = []
     for model in PARAMS_MODELS:
         for field in model.model_fields:
             for value in BAD_VALUES:

@@ -22,12 +22,14 @@ OWNER = Principal("acct_01JSAMPLE0000000000000000A", False, frozenset({"events:r
 @pytest.fixture
 def recorded(table) -> list[str]:
     """Six events: the sample's created and updated records, each replayed with new ids and times."""
-    event_ids = []
+    event_ids: list[str] = []
     for n in range(3):
         for record in copy.deepcopy(load_event("stream_fanout")["Records"]):
             record["eventID"] = f"{record['eventID']}-{n}"
             record["dynamodb"]["ApproximateCreationDateTime"] += n * 100
-            event_ids.append(record_event(table, record, 30))
+            event_id = record_event(table, record, 30)
+            assert event_id is not None
+            event_ids.append(event_id)
     return event_ids
 
 
@@ -128,7 +130,8 @@ def test_pages_of_events_carry_exact_pending_webhooks_with_deliveries_in_between
     created = [(e["id"], e["pending"]) for e in reversed(with_deliveries) if e["type"] == "customer.created"]
     assert [x for page in _pages(table, limit, type="customer.created") for x in page] == created
     # Backwards from the oldest (ending_before reads oldest first, then answers newest first).
-    back, before = [], newest_first[-1][0]
+    back: list[tuple[str, int]] = []
+    before = newest_first[-1][0]
     while True:
         got = _list(table, limit=limit, ending_before=before)
         back = [(e["id"], e["pending_webhooks"]) for e in got["data"]] + back

@@ -150,7 +150,8 @@ def log_output():
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     yield stream
-    logger.removeHandler(handler)
+    # Powertools' Logger has addHandler but no removeHandler of its own: the standard logger it wraps.
+    logging.getLogger(logger.name).removeHandler(handler)
 
 
 def test_logs_carry_request_id_and_no_personal_data(create_fn, account, lambda_context, make_api_event, log_output):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -175,8 +177,12 @@ def test_an_app_made_after_the_default_app_is_collected_still_guards_keys(monkey
     from customers_core import api, idempotency
 
     guarded: list[str] = []
-    monkeypatch.setattr(idempotency, "guarded",
-                        lambda table, who, key, event, request_id, run, **_: guarded.append(key) or run())
+
+    def guard(table: Any, who: Any, key: str, event: Any, request_id: str, run: Callable[[], Any], **_: Any) -> Any:
+        guarded.append(key)
+        return run()
+
+    monkeypatch.setattr(idempotency, "guarded", guard)
     event = make_api_event("POST", "/v1/things", body="{}", content_type="application/json", context=account,
                            headers={"idempotency-key": "k"})
     for round_ in range(20):  # with id()s, the freed app's slot was reused within a round or two

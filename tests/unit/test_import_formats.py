@@ -313,8 +313,9 @@ def test_on_conflict_skip_update_fail(table: Table, account: dict, tmp_path: Pat
     target = _target(table, account)
     existing = customers.create_customer(table, target.who, CustomerParams(
         email="taken@example.com", name="Old Name", external_id="crm-1", metadata={"keep": "me"}), {})
-    rows = [{"id": "cus_new1", "email": "TAKEN@example.com", "name": "New Name", "tags": ["moved"]},
-            {"id": "cus_new2", "email": "free@example.com"}]
+    rows: list[dict[str, Any]] = [{"id": "cus_new1", "email": "TAKEN@example.com", "name": "New Name",
+                                   "tags": ["moved"]},
+                                  {"id": "cus_new2", "email": "free@example.com"}]
     path = _write_lines(tmp_path / "c.jsonl", rows)
 
     fail, _ = _import(target, path, "cstar", on_conflict="fail")
@@ -506,7 +507,8 @@ def test_http_array_create_honours_429_and_derives_its_key(tmp_path: Path, monke
     assert slept == [2.0]  # Retry-After honoured
     assert [n for _, n in seen] == [100, 100, 50]  # 100 a request; the 429'd one sent again
     assert seen[0][0] == seen[1][0]  # … with the same key
-    scan = [i for i in Scan(path, "billstack").records(first_pass=True)]
+    scan = [i for i in Scan(path, "billstack").records(first_pass=True) if isinstance(i, importing.Prepared)]
+    assert len(scan) == 150  # every record valid
     assert seen[1][0] == batch_key([i.idem for i in scan[:100]])  # derived from the records
 
 

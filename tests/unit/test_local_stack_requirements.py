@@ -42,7 +42,7 @@ def test_run_set_is_pinned_like_the_dev_set():
 
 def test_run_set_is_closed_under_its_packages_requirements():
     run = pins("run.txt")
-    missing = {}
+    missing: dict[str, list[str]] = {}
     for package in run:
         for raw in metadata.requires(package) or []:
             requirement = Requirement(raw)

@@ -68,7 +68,9 @@ def test_concurrent_environments_each_read_their_own_event():
         return app
 
     def call(n: int) -> dict:
-        return environment().resolve(api_event("POST", "/echo", body=f"request {n}"), f"context {n}")
+        # A string for the context on purpose: what each request gets back shows whose context it saw.
+        return environment().resolve(api_event("POST", "/echo", body=f"request {n}"),
+                                     f"context {n}")  # type: ignore[arg-type]
 
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(call, range(2)))

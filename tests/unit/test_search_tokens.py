@@ -37,6 +37,7 @@ def test_a_renamed_customer_is_found_by_its_new_name_at_once_and_its_old_token_g
     old = dal.get_customer(table, WHO.tenant, created["id"])
     logic.update_customer(table, WHO, created["id"], CustomerParams(name="Grace Hopper"), {})
     new = dal.get_customer(table, WHO.tenant, created["id"])
+    assert new is not None
     # Read after write: the new name is found, the old one is not (the stale token costs a read).
     assert _found(table, 'name:"grace"') == [created["id"]] and _found(table, 'name:"ada"') == []
     assert _tokens(table, "name", "ada") == [created["id"]]
@@ -50,6 +51,7 @@ def test_a_token_put_again_by_a_later_change_survives_the_earlier_changes_clean_
     v1 = dal.get_customer(table, WHO.tenant, created["id"])
     logic.update_customer(table, WHO, created["id"], CustomerParams(name="Grace"), {})
     v2 = dal.get_customer(table, WHO.tenant, created["id"])
+    assert v2 is not None
     logic.update_customer(table, WHO, created["id"], CustomerParams(name="Ada"), {})  # "ada" put again (v3)
     assert dal.settle_change(table, _record(v1, v2)) == 0  # the v1 → v2 record comes late
     assert _tokens(table, "name", "ada") == [created["id"]] and _found(table, 'name:"ada"') == [created["id"]]
@@ -61,7 +63,9 @@ def test_a_deleted_customer_is_never_found_and_its_tokens_go_with_the_fan_out(ta
     old = dal.get_customer(table, WHO.tenant, created["id"])
     logic.delete_customer(table, WHO, created["id"], {})
     assert _found(table, 'name:"ada"') == [] and _found(table, 'metadata["plan"]:"pro"') == []
-    assert dal.settle_change(table, _record(old, dal.get_customer(table, WHO.tenant, created["id"]))) >= 4
+    deleted = dal.get_customer(table, WHO.tenant, created["id"])
+    assert deleted is not None
+    assert dal.settle_change(table, _record(old, deleted)) >= 4
     assert _tokens(table, "name", "ada") == [] and _tokens(table, "metadata", "plan=pro") == []
 
 
@@ -70,6 +74,7 @@ def test_a_creates_index_entries_lost_with_its_request_are_put_by_the_fan_out(ta
     commit and before they landed, the fan-out (one eventually consistent read each) puts them."""
     created = logic.create_customer(table, WHO, CustomerParams(name="Ada", tags=["vip"]), {})
     item = dal.get_customer(table, WHO.tenant, created["id"])
+    assert item is not None
     entries = dal.index_entries(WHO.tenant, item)
     assert len(entries) == 3  # status, sentiment, tag
     assert dal.settle_change(table, _record(None, item)) == 0  # all there: nothing written

@@ -103,8 +103,9 @@ def test_substring_tokens_would_double_a_creates_write_cost(monkeypatch):
         rows.append((name, email, prefix, suffix))
         assert prefix["transaction"] == suffix["transaction"] and prefix["gsi1"] == suffix["gsi1"]
         assert suffix["largest_token"] < 1024 and suffix["token_units"] == suffix["tokens"]  # 1 unit each
-    mean = {kind: sum(r[i]["total"] for r in rows) / len(rows) for kind, i in (("prefix", 2), ("substring", 3))}
-    tokens = {kind: sum(r[i]["tokens"] for r in rows) / len(rows) for kind, i in (("prefix", 2), ("substring", 3))}
+    by_kind = {"prefix": [r[2] for r in rows], "substring": [r[3] for r in rows]}
+    mean = {kind: sum(c["total"] for c in costs) / len(costs) for kind, costs in by_kind.items()}
+    tokens = {kind: sum(c["tokens"] for c in costs) / len(costs) for kind, costs in by_kind.items()}
     full_prefix = create_cost({"name": "Ada Lovelace", "email": "ada.lovelace@example.com", **FULL}, monkeypatch,
                               substring=False)
     full_substring = create_cost({"name": "Ada Lovelace", "email": "ada.lovelace@example.com", **FULL}, monkeypatch,

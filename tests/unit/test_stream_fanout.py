@@ -121,6 +121,6 @@ def test_the_stored_body_is_compressed_and_reads_back_exactly(table):
     events_dal.put_event(table, TENANT, {**event, "endpoints": []})
     raw = table.get(keys.event(TENANT, event["id"]))
     assert raw is not None and len(bytes(raw["body"])) < len(event["body"]) * 0.7
-    assert events_dal.get_event(table, TENANT, event["id"])["body"] == event["body"]
-    assert event_object(events_dal.get_event(table, TENANT, event["id"])) == {**json.loads(event["body"]),
-                                                                             "pending_webhooks": 0}
+    stored = events_dal.get_event(table, TENANT, event["id"])
+    assert stored is not None and stored["body"] == event["body"]
+    assert event_object(stored) == {**json.loads(event["body"]), "pending_webhooks": 0}

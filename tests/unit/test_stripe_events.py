@@ -232,7 +232,8 @@ def test_typed_lists_page_both_ways_like_the_whole_list(table, six):
             break
         after = page["data"][-1]["id"]
     assert forwards == wanted
-    backwards, before = [], wanted[-1]
+    backwards: list[str] = []
+    before = wanted[-1]
     while True:
         page = _list(table, types=["customer.created", "customer.deleted"], limit=1, ending_before=before)
         backwards = _ids(page) + backwards
@@ -317,9 +318,11 @@ def test_retry_to_an_endpoint_created_after_the_event(table, webhooks_env, monke
     assert _ids(_list(table, delivery_success=True)) == [event_id]
     # Again, to the same endpoint: no second entry on the event; the other endpoint gets nothing.
     assert fanout.retry_event(table, OWNER, event_id, late["id"])["pending_webhooks"] == 1
-    assert events_dal.get_event(table, OWNER.tenant, event_id)["endpoints"] == [late["id"]]
+    stored = events_dal.get_event(table, OWNER.tenant, event_id)
+    assert stored is not None and stored["endpoints"] == [late["id"]]
     assert {m["endpoint_id"] for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])} == {late["id"]}
-    assert other["id"] not in events_dal.get_event(table, OWNER.tenant, event_id)["endpoints"]
+    stored = events_dal.get_event(table, OWNER.tenant, event_id)
+    assert stored is not None and other["id"] not in stored["endpoints"]
 
 
 def test_retry_refuses_an_endpoint_it_cannot_send_to(table, webhooks_env):

@@ -4,6 +4,7 @@ markers; and the sequence number (`version`) on the object and in every customer
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from benchmarks.consumption import Consumption
@@ -207,7 +208,7 @@ def test_an_idempotency_key_replays_the_upsert_and_changes_nothing_more(upsert_f
 
 # --- the sequence number --------------------------------------------------------------------------
 def _record(name: str, old: dict | None, new: dict | None) -> dict:
-    change = {"ApproximateCreationDateTime": 1795435200}
+    change: dict[str, Any] = {"ApproximateCreationDateTime": 1795435200}
     if old is not None:
         change["OldImage"] = serialize(old)
     if new is not None:

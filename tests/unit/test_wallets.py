@@ -170,6 +170,7 @@ def test_wallet_changes_are_customer_updated_events(table, customer):
     from customers_core.logic.events import retrieve_event
 
     event_id = record_event(table, record, 30)
+    assert event_id is not None
     event = retrieve_event(table, Principal(OWNER.account_id, False, frozenset({"events:read"}), "k"), event_id)
     assert event["type"] == "customer.updated" and event["data"]["previous_attributes"] == {"wallets": []}
     assert event["data"]["object"]["wallets"][0]["chain_id"] == 10

@@ -89,6 +89,7 @@ def test_rotation_returns_a_new_secret_once_and_stores_it_encrypted(table, webho
     for secret in (created["secret"], rotated["secret"]):
         assert secret not in raw and secret[6:] not in raw, "a secret is stored in clear"
     item = webhooks_dal.get_endpoint(table, OWNER.tenant, created["id"])
+    assert item is not None
     assert int(before) + 86400 <= int(item["previous_secret_expires_at"]) <= time.time() + 86400  # the default overlap
     assert webhooks.signing_secrets(item, time.time()) == [rotated["secret"], created["secret"]]
     assert webhooks.signing_secrets(item, float(item["previous_secret_expires_at"])) == [rotated["secret"]]
@@ -133,7 +134,7 @@ def test_expires_in_zero_and_rotating_again_keep_at_most_two_secrets(table, webh
     sent = _deliver_one(table, webhooks_env["WEBHOOK_QUEUE_URL"], monkeypatch, 4)
     assert [_verifies(sent, s["secret"]) for s in (third, fourth)] == [(False, False), (True, True)]
     item = webhooks_dal.get_endpoint(table, OWNER.tenant, first["id"])
-    assert "previous_secret_ciphertext" not in item and item["version"] == 4
+    assert item is not None and "previous_secret_ciphertext" not in item and item["version"] == 4
 
 
 def _rotate_call(account, make_api_event, lambda_context, endpoint_id: str, body: str | None, *,
@@ -168,6 +169,7 @@ def test_rotate_over_http_takes_json_form_or_nothing(table, account, account_end
                                       content_type=content_type)
     assert status == 200 and rotated["secret"] != account_endpoint["secret"], rotated
     item = webhooks_dal.get_endpoint(table, keys.tenant(account["account_id"], False), account_endpoint["id"])
+    assert item is not None
     if overlap:
         assert int(item["previous_secret_expires_at"]) - time.time() == pytest.approx(overlap, abs=5)
     else:
@@ -193,6 +195,7 @@ def test_rotate_needs_webhooks_write_and_is_404_for_another_account_or_mode(tabl
         assert status == 404 and answer["error"]["code"] == "resource_missing", answer
     assert _rotate_call(account, make_api_event, lambda_context, "we_nope", None)[0] == 404
     item = webhooks_dal.get_endpoint(table, keys.tenant(account["account_id"], False), account_endpoint["id"])
+    assert item is not None
     assert item["version"] == 1 and "previous_secret_ciphertext" not in item, "a refused rotation changed the endpoint"
 
 
@@ -205,7 +208,7 @@ def test_rotate_with_an_idempotency_key_rotates_once(table, account, account_end
     assert first[0] == again[0] == 200 and first[1] == again[1]
     assert again[2].get("Idempotent-Replayed") == "true"
     item = webhooks_dal.get_endpoint(table, keys.tenant(account["account_id"], False), account_endpoint["id"])
-    assert item["version"] == 2, "the repeat rotated again"
+    assert item is not None and item["version"] == 2, "the repeat rotated again"
     # The stored answer keeps the new secret encrypted (KMS), never in plain text; the replay decrypts it.
     secret = first[1]["secret"]
     stored = [zlib.decompress(bytes(i["body"]["B"])).decode() for i in table.client.scan(TableName=table.name)["Items"]
@@ -229,6 +232,7 @@ def test_a_failed_delivery_is_in_both_logs_with_its_attempts_and_a_retry_resends
                                                                                     monkeypatch):
     endpoint = _create(table)
     event_id = record_event(table, load_event("stream_fanout")["Records"][0], 30)
+    assert event_id is not None
     [message] = _queued(webhooks_env["WEBHOOK_QUEUE_URL"])
     # Before its first attempt: pending in the event's log; the endpoint's log has no item yet.
     [pending] = _event_log(table, event_id)["data"]
@@ -249,6 +253,7 @@ def test_a_failed_delivery_is_in_both_logs_with_its_attempts_and_a_retry_resends
     assert _log(table, endpoint["id"], status="succeeded")["data"] == []
     # A timeout: no status code, the error instead.
     monkeypatch.setattr(netguard, "post", Receiver(TimeoutError("timed out")))
+    assert outcome.retry is not None
     retry = json.loads(outcome.retry)
     delivery.deliver(table, retry, now=retry["not_before"])
     [twice] = _log(table, endpoint["id"])["data"]
@@ -378,6 +383,7 @@ def test_the_logs_are_isolated_by_account_and_mode(table, logged):
 def test_an_events_log_lists_each_endpoint_it_went_to(table, webhooks_env, monkeypatch):
     a, b, c = _create(table), _create(table), _create(table)
     event_id = record_event(table, load_event("stream_fanout")["Records"][0], 30)
+    assert event_id is not None
     messages = {m["endpoint_id"]: m for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])}
     monkeypatch.setattr(netguard, "post", Receiver(200))
     delivery.deliver(table, messages[a["id"]])

@@ -211,7 +211,7 @@ def routed(table, webhooks_env):
 
 def _queued(queue_url: str) -> list[dict]:
     sqs = boto3.client("sqs")
-    out = []
+    out: list[dict] = []
     while True:
         got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
         if not got:
@@ -229,8 +229,9 @@ def test_fan_out_queues_one_message_per_matching_endpoint_once(table, routed):
     for record in load_event("stream_fanout")["Records"]:  # the stream re-delivers the batch
         record_event(table, record, 30)
     assert _queued(routed["WEBHOOK_QUEUE_URL"]) == []
-    event = event_object(events_dal.get_event(table, OWNER.tenant, routed["events"][0]))
-    assert event["pending_webhooks"] == 1
+    stored = events_dal.get_event(table, OWNER.tenant, routed["events"][0])
+    assert stored is not None
+    assert event_object(stored)["pending_webhooks"] == 1
 
 
 def test_success_is_recorded_and_settles_pending_webhooks_once(table, routed, monkeypatch):
@@ -246,11 +247,12 @@ def test_success_is_recorded_and_settles_pending_webhooks_once(table, routed, mo
                                              routed["endpoint"]["secret"])
     assert payload["id"] == message["event_id"]
     event = events_dal.get_event(table, OWNER.tenant, message["event_id"])
+    assert event is not None
     assert event_object(event)["pending_webhooks"] == 0, "a duplicate success must not count twice"
     attempts = webhooks_dal.list_attempts(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
     assert [(a["attempt"], a["status_code"], a["succeeded"]) for a in attempts] == [(1, 200, True)]
-    assert webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])[
-        "status"] == "succeeded"
+    record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
+    assert record is not None and record["status"] == "succeeded"
 
 
 def test_failures_follow_the_schedule_with_jitter_then_dead_letter(table, routed, monkeypatch):
@@ -269,9 +271,11 @@ def test_failures_follow_the_schedule_with_jitter_then_dead_letter(table, routed
         assert delivery.deliver(table, message, now=now).wait == pytest.approx(outcome.delay)  # not due yet
         now = message["not_before"]
     last = delivery.deliver(table, message, now=now)
-    assert last.result == "dead_lettered" and json.loads(last.dead_letter)["previous_attempts"] == len(schedule)
+    assert last.result == "dead_lettered" and last.dead_letter is not None
+    assert json.loads(last.dead_letter)["previous_attempts"] == len(schedule)
     assert len(receiver.requests) == len(schedule)
     record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
+    assert record is not None
     assert (record["status"], record["attempts"], record["last_status"]) == ("dead_lettered", 8, 500)
     # Kept, and re-sendable: retry re-queues it with a fresh schedule.
     retried = fanout.retry_event(table, OWNER, message["event_id"])
@@ -302,10 +306,11 @@ def test_a_success_ends_a_failure_streak(table, routed, monkeypatch):
     monkeypatch.setattr(netguard, "post", Receiver(503))
     delivery.deliver(table, messages[0])
     endpoint = webhooks_dal.get_endpoint(table, OWNER.tenant, routed["endpoint"]["id"])
-    assert endpoint["failing_since"]
+    assert endpoint is not None and endpoint["failing_since"]
     monkeypatch.setattr(netguard, "post", Receiver(204))
     assert delivery.deliver(table, messages[1]).result == "delivered"
-    assert "failing_since" not in webhooks_dal.get_endpoint(table, OWNER.tenant, routed["endpoint"]["id"])
+    endpoint = webhooks_dal.get_endpoint(table, OWNER.tenant, routed["endpoint"]["id"])
+    assert endpoint is not None and "failing_since" not in endpoint
 
 
 def test_dns_rebinding_to_a_private_address_is_refused_at_delivery(table, routed, monkeypatch):
@@ -352,25 +357,29 @@ def test_delivery_function_acts_on_sqs(table, routed, monkeypatch, lambda_contex
     assert delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"  # the two retries, due in ~30 s
     # The last attempt's failure goes to the dead-letter queue.
     for event_id in routed["events"]:
-        sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(
-            events_dal.get_event(table, OWNER.tenant, event_id), routed["endpoint"]["id"], 2))
+        stored = events_dal.get_event(table, OWNER.tenant, event_id)
+        assert stored is not None
+        sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(stored, routed["endpoint"]["id"], 2))
     result, got = run_once()
     assert result == {"batchItemFailures": []}
     dead = _queued(routed["WEBHOOK_DEAD_LETTER_QUEUE_URL"])
     assert sorted(d["event_id"] for d in dead) == sorted(routed["events"]) and all(d["attempt"] == 1 for d in dead)
     # A message not due yet stays on the queue, hidden until it is.
-    sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(
-        events_dal.get_event(table, OWNER.tenant, routed["events"][0]), routed["endpoint"]["id"], 2,
-        time.time() + 600))
+    stored = events_dal.get_event(table, OWNER.tenant, routed["events"][0])
+    assert stored is not None
+    sqs.send_message(QueueUrl=queue, MessageBody=fanout.delivery_message(stored, routed["endpoint"]["id"], 2,
+                                                                         time.time() + 600))
     result, got = run_once()
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [got[0]["MessageId"]]
 
 
 def test_retry_schedule_setting_is_validated():
-    assert Settings(table_name="xyz", webhook_retry_schedule="0,1.5,2").webhook_retry_schedule == (0, 1.5, 2)
+    # The setting's text form, as WEBHOOK_RETRY_SCHEDULE gives it: parsed by a before-validator.
+    schedule = Settings(table_name="xyz", webhook_retry_schedule="0,1.5,2")  # type: ignore[arg-type]
+    assert schedule.webhook_retry_schedule == (0, 1.5, 2)
     for bad in ("", "a,b", "-1", "50000"):
         with pytest.raises(ValueError):
-            Settings(table_name="xyz", webhook_retry_schedule=bad)
+            Settings(table_name="xyz", webhook_retry_schedule=bad)  # type: ignore[arg-type]
 
 
 def test_api_error_for_unknown_endpoint_id_shape(table, webhooks_env):
@@ -392,6 +401,7 @@ def test_a_retry_request_sends_again_but_a_duplicate_does_not(table, routed, mon
     assert delivery.deliver(table, original).result == "already_delivered"
     assert len(receiver.requests) == 2
     event = events_dal.get_event(table, OWNER.tenant, original["event_id"])
+    assert event is not None
     assert event_object(event)["pending_webhooks"] == 0 and event["pending_webhooks"] == 0
 
 
@@ -487,6 +497,7 @@ def test_a_whole_failing_schedule_is_one_write_per_attempt_and_its_log_fits_one_
     # Each put is under 1 KB: a unit in the table and one in gsi1 (the endpoint's delivery log).
     assert per_attempt == [(2, [2])] + [(1, [2])] * 7
     record = webhooks_dal.get_delivery(table, OWNER.tenant, message["event_id"], message["endpoint_id"])
+    assert record is not None
     assert [a["attempt"] for a in record["attempts_log"]] == list(range(1, 9))
     assert all(a["error"] == "timeout" and a["duration_ms"] >= 0 for a in record["attempts_log"])
     assert record["attempts_log"][0]["next_attempt_at"] and record["attempts_log"][-1]["next_attempt_at"] is None
@@ -498,6 +509,7 @@ def test_a_duplicate_message_changes_nothing_even_when_both_copies_post(table, w
     below, on every path of the events API, and a failing duplicate schedules no second retry."""
     a, b = _create(table), _create(table)
     [event_id] = [record_event(table, load_event("stream_fanout")["Records"][0], 30)]
+    assert event_id is not None
     messages = {m["endpoint_id"]: m for m in _queued(webhooks_env["WEBHOOK_QUEUE_URL"])}
     reader = Principal(OWNER.account_id, False, frozenset({"events:read"}), "k")
 
@@ -525,10 +537,12 @@ def test_a_duplicate_message_changes_nothing_even_when_both_copies_post(table, w
     assert (first.result, copy.result) == ("retry", "failed") and copy.retry is None
     assert delivery.deliver(table, messages[b["id"]]).result == "duplicate"  # a later copy sends nothing
     record = webhooks_dal.get_delivery(table, OWNER.tenant, event_id, b["id"])
+    assert record is not None
     assert (record["status"], record["attempts"], len(record["attempts_log"])) == ("retrying", 1, 2)
 
     # B's retry succeeds, twice at once: one success, counted once.
     monkeypatch.setattr(netguard, "post", Receiver(200))
+    assert first.retry is not None
     retry = json.loads(first.retry)
     stale = events_dal.get_event_and_deliveries(table, OWNER.tenant, event_id)
     assert delivery.deliver(table, retry, now=retry["not_before"]).result == "delivered"
@@ -538,6 +552,7 @@ def test_a_duplicate_message_changes_nothing_even_when_both_copies_post(table, w
     assert delivery.deliver(table, retry, now=retry["not_before"]).result == "already_delivered"
     assert pending() == {0}
     record = webhooks_dal.get_delivery(table, OWNER.tenant, event_id, b["id"])
+    assert record is not None
     assert (record["status"], record["attempts"]) == ("succeeded", 2)
     assert [(x["attempt"], x["succeeded"]) for x in record["attempts_log"]] == [(1, False), (1, False), (2, True),
                                                                                 (2, True)]
@@ -583,12 +598,14 @@ def test_a_redelivered_record_makes_no_second_event_and_resends_only_what_was_no
     monkeypatch.setattr(netguard, "post", Receiver(200))
     assert delivery.deliver(table, first_sent[a["id"]]).result == "delivered"
     second_id = record_event(table, other, 30)
+    assert second_id is not None
     [again] = _queued(queue)  # only B, which has no delivery yet, is sent again
     assert again["endpoint_id"] == b["id"] and again["event_id"] == second_id
     # Both of B's messages arrive: the second one is a duplicate and changes nothing.
     assert delivery.deliver(table, first_sent[b["id"]]).result == "delivered"
     assert delivery.deliver(table, again).result == "already_delivered"
-    assert events_dal.get_event(table, OWNER.tenant, second_id)["pending_webhooks"] == 0
+    stored = events_dal.get_event(table, OWNER.tenant, second_id)
+    assert stored is not None and stored["pending_webhooks"] == 0
     assert record_event(table, other, 30) == second_id and _queued(queue) == []
 
 
@@ -627,6 +644,7 @@ class CountingKms:
 def test_a_secret_is_decrypted_once_per_environment_for_five_minutes(table, webhooks_env, monkeypatch):
     created = _create(table)
     endpoint = webhooks_dal.get_endpoint(table, OWNER.tenant, created["id"])
+    assert endpoint is not None
     kms = CountingKms(boto3.client("kms"), delay=0.05)
     monkeypatch.setattr(secretbox, "_kms", functools.cache(lambda: kms))
     clock = [1000.0]
@@ -653,6 +671,7 @@ def test_a_secret_is_decrypted_once_per_environment_for_five_minutes(table, webh
     # Bounded: the least recently used secret goes first.
     monkeypatch.setattr(secretbox, "CACHE_ENTRIES", 1)
     other = webhooks_dal.get_endpoint(table, OWNER.tenant, _create(table)["id"])
+    assert other is not None
     secretbox.unseal(str(other["secret_ciphertext"]), webhooks.secret_context(other))
     assert len(secretbox._cache) == 1
     secretbox.unseal(ciphertext, context)
@@ -697,6 +716,7 @@ def test_a_disabled_or_deleted_endpoint_stops_getting_deliveries_within_the_cach
     assert delivery.deliver(table, messages[3]).result == "endpoint_deleted"
     assert len(receiver.requests) == 2
     skipped = webhooks_dal.get_delivery(table, OWNER.tenant, messages[3]["event_id"], endpoint["id"])
+    assert skipped is not None
     assert (skipped["status"], skipped["reason"]) == ("skipped", "endpoint_deleted")
 
 
