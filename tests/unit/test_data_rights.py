@@ -10,9 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 from customers_core import keys, netguard
 from customers_core.auth import Principal
 from customers_core.dal import customers as customers_dal
+from customers_core.dal import data_rights as data_rights_dal
 from customers_core.dal.table import serialize
 from customers_core.logic import delivery, webhooks
 from customers_core.logic.data_rights import export_customer, redacted_object, scrub
@@ -296,8 +298,9 @@ def test_a_change_refused_leaves_no_value_behind_once_the_customer_is_redacted(w
 
 
 def test_a_change_racing_the_redaction_leaves_no_value_behind(world, table, monkeypatch):
-    """An update reads the customer; the redaction commits; the update's tokens go in beside its
-    transaction, which fails on the version: it answers 404 and its tokens are deleted."""
+    """An update reads the customer; the redaction commits and its sweeps run; the update's tokens go
+    in beside its transaction, which fails on the version: it answers 404, and its tokens and their
+    reference are deleted."""
     created = _lived(world)
     path = f"/v1/customers/{created['id']}"
     recorded = customers_dal.write_customer
@@ -306,6 +309,7 @@ def test_a_change_racing_the_redaction_leaves_no_value_behind(world, table, monk
     def redaction_first(table_: Any, tenant: str, new: dict, old: dict | None, receipt: Any = None) -> None:
         if old is not None and new.get("name") == "Racoulio Zephoulio" and not raced:
             raced.append(world.call("redact_customer", "POST", f"{path}/redact")[0])
+            world.settle(world.queue)  # its sweeps (the request's, the fan-out's) are over before the change writes
         recorded(table_, tenant, new, old, receipt=receipt)
 
     monkeypatch.setattr(customers_dal, "write_customer", redaction_first)
@@ -314,6 +318,20 @@ def test_a_change_racing_the_redaction_leaves_no_value_behind(world, table, monk
     world.settle(world.queue)
     assert [_tokens_holding(table, w) for w in ("racoulio", "zephoulio")] == [[], []]
     assert table_leaks(table) == {}
+
+
+def test_a_failure_to_trace_the_tokens_leaves_the_answer_as_it_was(world, table, monkeypatch):
+    created = _lived(world)
+    assert world.call("create_customer", "POST", "/v1/customers", {"email": "taken2@else.example"})[0] == 200
+
+    def unavailable(*_args: Any, **_kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "PutItem")
+
+    monkeypatch.setattr(data_rights_dal, "put_reference", unavailable)
+    status, body = world.call("update_customer", "POST", f"/v1/customers/{created['id']}",
+                              {"email": "taken2@else.example", "name": "Throttoulio"})
+    assert (status, body["error"]["code"]) == (409, "email_taken"), body
 
 
 def test_redact_is_once_per_customer_and_its_key_replays(world, table):

@@ -13,6 +13,7 @@ from customers_core import beside, keys
 from customers_core.addresses import lookup_key
 from customers_core.dal import data_rights
 from customers_core.dal.table import (
+    TABLE_ERRORS,
     ConditionFailed,
     Item,
     ReceiptTaken,
@@ -21,6 +22,7 @@ from customers_core.dal.table import (
     deserialize,
     serialize,
 )
+from customers_core.observability import logger
 
 UNIQUE_FIELDS = {"email": keys.email_marker, "external_id": keys.external_id_marker}
 INDEXED_COPIES = ("status", "sentiment", "tags", "created")
@@ -274,13 +276,21 @@ def _leave_traced(table: Table, tenant: str, customer_id: str, tokens: list[tupl
     another writer won, the customer was deleted or redacted meanwhile) hold values the customer may
     never have had. A concurrent write of the same value may need them, so they stay, named by a
     reference in the customer's partition that a redaction deletes them by (logic.data_rights.sweep);
-    then, if the customer is already gone for good, they are deleted now (a redaction that commits
-    after this read finds the reference). Only on this failure path: one put and one read."""
+    then, if the customer is already gone for good, they and the reference are deleted now (a
+    redaction that commits after this read finds the reference; one that committed before may have
+    swept already). Only on this failure path: one put and one read. Best effort: the request
+    answers its own failure (409, a retry, 404) whatever happens here; a failure is logged, by id."""
     digest = hashlib.sha256("\n".join(f"{pk}\t{sk}" for pk, sk in sorted(tokens)).encode()).hexdigest()[:32]
-    data_rights.put_reference(table, tenant, customer_id, keys.TOKENS_REFERENCE, digest, None, tokens=tokens)
-    current = get_customer(table, tenant, customer_id)
-    if current is None or current.get("deleted"):
-        table.batch_write(deletes=[{"pk": pk, "sk": sk} for pk, sk in tokens])
+    try:
+        data_rights.put_reference(table, tenant, customer_id, keys.TOKENS_REFERENCE, digest, None, tokens=tokens)
+        current = get_customer(table, tenant, customer_id)
+        if current is None or current.get("deleted"):
+            reference = keys.customer_reference(tenant, customer_id, keys.TOKENS_REFERENCE, digest)
+            table.batch_write(deletes=[*({"pk": pk, "sk": sk} for pk, sk in tokens), reference])
+    except TABLE_ERRORS as exc:  # the values are never returned (search checks the customer item)
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        logger.warning("failed change's search tokens not traced", extra={
+            "customer_id": customer_id, "tokens": len(tokens), "error": code or type(exc).__name__})
 
 
 def _commit(table: Table, operations: list[dict[str, Any]], labels: list[str], *, changing: bool) -> None:

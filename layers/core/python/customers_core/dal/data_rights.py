@@ -23,9 +23,10 @@ ANSWER_LEVEL = 9  # as idempotency.py compresses a stored answer
 
 def put_reference(table: Table, tenant: str, customer_id: str, kind: str, target: str, expires_at: int | None,
                   endpoints: list[str] | None = None, tokens: list[tuple[str, str]] | None = None) -> None:
-    """One reference (a put of a small item: one write unit), gone with what it names (TTL; none for
-    tokens, which last until a redaction deletes them). An event's carries the endpoints it is sent
-    to: its deliveries are read with it; a tokens reference the tokens' keys."""
+    """One reference (a put of a small item: one write unit; a tokens reference ~0.3 KB per token),
+    gone with what it names (TTL; none for tokens, which last until a redaction deletes them). An
+    event's carries the endpoints it is sent to: its deliveries are read with it; a tokens reference
+    the tokens' keys."""
     item: Item = {**keys.customer_reference(tenant, customer_id, kind, target), "entity": "customer_reference"}
     if expires_at is not None:
         item["expires_at"] = expires_at
