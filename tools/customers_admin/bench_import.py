@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from local_stack.processes import stop as stop_process
 
 from customers_admin import samples
 
@@ -304,11 +304,7 @@ def measure(count: int, data_dir: Path, targets: list[str], engine: bool, concur
             if report:
                 report(row)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process(proc, timeout=30)
     return {"results": results, "engine": rows}
 
 
