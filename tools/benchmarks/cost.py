@@ -502,8 +502,11 @@ def measure_tree(tree: Tree, runs: int, read_runs: int, burst_creates: int, burs
 
 
 def _commit(root: Path) -> str:
+    """The working tree's commit, with "+changes" when tracked files differ from it."""
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
-    return out.stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                           text=True, check=False).stdout.strip()
+    return out.stdout.strip() + ("+changes" if dirty else "")
 
 
 def run(refs: list[str], runs: int = 20, read_runs: int = 12, burst_creates: int = 300, burst_threads: int = 8,
@@ -518,7 +521,7 @@ def run(refs: list[str], runs: int = 20, read_runs: int = 12, burst_creates: int
         label = "working tree" if ref == WORKING_TREE else ref
         try:
             if ref == WORKING_TREE:
-                tree = Tree(label, ROOT, _commit(ROOT) + "+changes")
+                tree = Tree(label, ROOT, _commit(ROOT))
                 results[label] = measure_tree(tree, runs, read_runs, burst_creates, burst_threads, latency_writes,
                                               log, keep_records)
                 continue
