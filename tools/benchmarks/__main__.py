@@ -377,7 +377,7 @@ def _cost_refs(value: str) -> list[str]:
 def bench_cost(args: argparse.Namespace) -> dict[str, Any]:
     return cost.run(args.cost_refs, runs=args.cost_runs, read_runs=args.cost_read_runs,
                     burst_creates=args.cost_burst, burst_threads=args.cost_threads,
-                    latency_writes=args.cost_latency_writes, log=lambda m: print(m, file=sys.stderr, flush=True),
+                    latency_writes=args.cost_latency_writes, log=_log,
                     keep_records=args.cost_keep_records)
 
 

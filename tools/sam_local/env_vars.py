@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from local_stack import template
+from local_stack.stack import STAGE
 
 ROOT = template.ROOT
 STACK_FILE = ROOT / ".local" / "stack.json"
@@ -34,7 +35,6 @@ ENDPOINT_VARIABLES = {"dynamodb": "AWS_ENDPOINT_URL_DYNAMODB", "sqs": "AWS_ENDPO
 # The account the events/ samples' key belongs to (tests/infrastructure/test_events_samples.py seeds
 # the same key, account, customer and endpoint into moto).
 SAMPLE_ACCOUNT = "acct_01JSAMPLE0000000000000000A"
-STAGE = "local"  # the local stack's (local_stack.stack.STAGE)
 
 
 def rehost(url: str, host: str) -> str:

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from local_stack import template
+from local_stack.processes import free_port
+from local_stack.stack import REGION
 
 from sam_local import image
 
 ROOT = template.ROOT
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
-REGION = "us-east-1"  # samconfig.toml's, and the local stack's (local_stack.stack.REGION)
 # The function timeout (s) for local runs, when the template makes it a parameter: an emulated cold
 # start (arm64 on x86_64) takes 8-20 s on two busy cores, past Lambda's 10 s.
 LOCAL_TIMEOUT = 120
@@ -99,11 +100,10 @@ class Invocation:
         return f"sam local invoke gave no answer in {self.seconds:.1f} s; its output:\n{self.stderr[-4000:]}"
 
 
-def invoke(built_template: Path, logical_id: str, event: Path, env_vars: Path, timeout: float = 600,
-           extra: tuple[str, ...] = ()) -> Invocation:
+def invoke(built_template: Path, logical_id: str, event: Path, env_vars: Path, timeout: float = 600) -> Invocation:
     """`sam local invoke` of one function of a built template with an event file."""
     cmd = [str(SAM), "local", "invoke", logical_id, "-t", str(built_template), "-e", str(event),
-           *common_options(env_vars), *extra]
+           *common_options(env_vars)]
     started = time.perf_counter()
     result = subprocess.run(cmd, cwd=ROOT, env=sam_environment(), capture_output=True, text=True, timeout=timeout,
                             check=False)
@@ -114,20 +114,13 @@ def invoke(built_template: Path, logical_id: str, event: Path, env_vars: Path, t
     return Invocation(answer, result.stdout, result.stderr, seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
-def start_api(built_template: Path, env_vars: Path, log: Path, warm: str = "LAZY",
-              timeout: float = 300) -> Iterator[str]:
-    """`sam local start-api` on a free port, its containers kept warm (`warm`: LAZY or EAGER), until
-    the block ends; yields its base URL once it listens."""
+def start_api(built_template: Path, env_vars: Path, log: Path, timeout: float = 300) -> Iterator[str]:
+    """`sam local start-api` on a free port, its containers kept warm once started (LAZY), until the
+    block ends; yields its base URL once it listens."""
     port = free_port()
     cmd = [str(SAM), "local", "start-api", "-t", str(built_template), "--host", "127.0.0.1", "--port", str(port),
-           "--warm-containers", warm, *common_options(env_vars)]
+           "--warm-containers", "LAZY", *common_options(env_vars)]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=sam_environment(), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)

@@ -45,7 +45,8 @@ class Stale(Exception):
     """The customer changed since it was read (version condition or a concurrent transaction)."""
 
 
-def _unique_value(field: str, item: Item | None) -> str | None:
+def unique_value(field: str, item: Item | None) -> str | None:
+    """The value a uniqueness marker holds for a live item (emails lower-cased), else None."""
     if not item or item.get("deleted") or not item.get(field):
         return None
     value = str(item[field])
@@ -204,7 +205,7 @@ def customer_writes(tenant: str, new: Item, old: Item | None, receipt: dict[str,
         add("customer", {"Put": {"Item": serialize(new), "ConditionExpression": "version = :v",
                                  "ExpressionAttributeValues": {":v": {"N": str(old["version"])}}}})
     for field, marker in UNIQUE_FIELDS.items():
-        before, after = _unique_value(field, old), _unique_value(field, new)
+        before, after = unique_value(field, old), unique_value(field, new)
         if before == after:
             continue
         if before:

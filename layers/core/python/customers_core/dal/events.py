@@ -200,11 +200,12 @@ def list_events(table: Table, tenant: str, limit: int = 100) -> list[Item]:
     return page_events(table, tenant, want=limit)
 
 
-def get_events(table: Table, tenant: str, expected: dict[str, list[str]]) -> list[tuple[Item, dict[str, Item]]]:
+def get_events(table: Table, tenant: str, expected: dict[str, list[str]], *,
+               with_deliveries: bool = True) -> list[tuple[Item, dict[str, Item]]]:
     """Events by id, each with its deliveries by endpoint id (those still kept; in the order asked).
     `expected` names each event's endpoints as far as the caller knows them: their deliveries are read
     in the same consistent BatchGet as the events; those of an endpoint the event gained later (a
-    retry naming it) in a second one."""
+    retry naming it) in a second one, unless `with_deliveries` is False (the events alone)."""
     wanted = [keys.event(tenant, e) for e in expected]
     wanted += [keys.delivery(tenant, e, endpoint) for e, endpoints in expected.items() for endpoint in endpoints]
     raws: dict[str, Item] = {}
@@ -215,7 +216,8 @@ def get_events(table: Table, tenant: str, expected: dict[str, list[str]]) -> lis
         else:
             view = delivery_view(item)
             by_event.setdefault(str(view["event_id"]), {})[str(view["endpoint_id"])] = view
-    later = [raws[e] for e in expected if e in raws and set(raws[e].get("endpoints") or []) - set(expected[e])]
+    later = [raws[e] for e in expected if with_deliveries and e in raws
+             and set(raws[e].get("endpoints") or []) - set(expected[e])]
     for event, deliveries in _with_deliveries(table, tenant, later):
         by_event[event["id"]] = deliveries
     return [(_event(tenant, raws[e], by_event.get(e, {})), by_event.get(e, {})) for e in expected if e in raws]

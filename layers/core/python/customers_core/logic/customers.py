@@ -43,7 +43,7 @@ def taken(field: str) -> Conflict:
     return Conflict(f"A customer with this {noun} already exists.", param=field, code=f"{field}_taken")
 
 
-def _missing(raw_id: str) -> ResourceMissing:
+def missing_customer(raw_id: str) -> ResourceMissing:
     return ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
 
 
@@ -188,7 +188,7 @@ def load_customer(table: Table, who: Principal, raw_id: str) -> Item:
     customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
     item = dal.get_customer(table, who.tenant, customer_id) if customer_id else None
     if item is None:
-        raise _missing(raw_id)
+        raise missing_customer(raw_id)
     return item
 
 
@@ -206,7 +206,7 @@ def change_customer(table: Table, who: Principal, raw_id: str, change: Callable[
     for attempt in range(UPDATE_ATTEMPTS):
         old = load_customer(table, who, raw_id)
         if old.get("deleted"):
-            raise _missing(raw_id)
+            raise missing_customer(raw_id)
         new = change(old)
         new["version"] = int(old["version"]) + 1
         new["updated"] = max(int(time.time()), int(old.get("updated", 0)))

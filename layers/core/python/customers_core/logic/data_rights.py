@@ -35,9 +35,10 @@ from customers_core.dal import customers as customers_dal
 from customers_core.dal import data_rights as dal
 from customers_core.dal import events as events_dal
 from customers_core.dal.table import Item, Table, deserialize
-from customers_core.errors import InternalError, ResourceMissing
+from customers_core.errors import InternalError
 from customers_core.http import compact_json
 from customers_core.idempotency import RETENTION_SECONDS, key_hash
+from customers_core.logic.customers import missing_customer
 from customers_core.logic.deliveries import delivery_object
 from customers_core.logic.events import event_object
 from customers_core.models.customer import customer_object
@@ -47,10 +48,6 @@ REDACT_ATTEMPTS = 25  # optimistic retries when a change of the customer lands b
 ANSWER_REFERENCE_SECONDS = RETENTION_SECONDS + 3600  # outlives the stored answer it names
 # What a stand-in may hold: an object that has only these keys holds no personal data.
 _STAND_IN_KEYS = frozenset({"id", "object", "redacted", "version", "deleted", "customer"})
-
-
-def _missing(raw_id: str) -> ResourceMissing:
-    return ResourceMissing(f"No such customer: '{raw_id[:100]}'", param="id")
 
 
 def redacted_object(item: Item) -> dict[str, Any]:
@@ -93,7 +90,7 @@ def export_customer(table: Table, who: Principal, raw_id: str) -> dict[str, Any]
     item, events, _, _ = dal.customer_and_references(table, who.tenant, customer_id) if customer_id \
         else (None, {}, [], [])
     if item is None:
-        raise _missing(raw_id)
+        raise missing_customer(raw_id)
     found = events_dal.get_events(table, who.tenant, dict(list(events.items())[-EXPORT_MAX_EVENTS:]))
     found.reverse()
     return {"object": "customer_export", "customer": customer_object(item),
@@ -118,12 +115,12 @@ def redact_customer(table: Table, who: Principal, raw_id: str, request: dict[str
     again for a redacted one (the sweep runs again; nothing else is written)."""
     customer_id = ids.parse_id(ids.CUSTOMER, raw_id)
     if customer_id is None:
-        raise _missing(raw_id)
+        raise missing_customer(raw_id)
     stamp = {k: v for k, v in request.items() if v}
     for attempt in range(REDACT_ATTEMPTS):
         old = customers_dal.get_customer(table, who.tenant, customer_id)
         if old is None:
-            raise _missing(raw_id)
+            raise missing_customer(raw_id)
         if old.get("redacted"):
             break
         try:  # markers released and index entries dropped in the same transaction
@@ -171,7 +168,7 @@ def sweep(table: Table, tenant: str, customer_id: str, *, versions: Sequence[Ite
     hashes = [*answer_hashes, *answers]
     seen = list(versions)
     rewrites: dict[str, list[Future[bool]]] = {"events": [], "answers": []}
-    for event, _ in events_dal.get_events(table, tenant, {event_id: [] for event_id in events}):
+    for event, _ in events_dal.get_events(table, tenant, {event_id: [] for event_id in events}, with_deliveries=False):
         body = json.loads(event["body"])
         seen += _versions_in(body, customer_id)
         if (body.get("request") or {}).get("idempotency_key"):

@@ -44,11 +44,10 @@ def upsert_customer(table: Table, who: Principal, params: UpsertCustomerParams,
     """The customer, and `created` or `updated`."""
     field = params.match_on
     value = str(getattr(params, field))
-    wanted = value.lower() if field == "email" else value
+    wanted = dal.unique_value(field, {field: value})
 
     def still_held(old: Item) -> None:
-        held = str(old.get(field) or "")
-        if (held.lower() if field == "email" else held) != wanted:
+        if dal.unique_value(field, old) != wanted:
             raise _Moved
 
     for _ in range(ROUNDS):
